@@ -1,0 +1,13 @@
+# common/local.mk: code shared by the module, the agent and the tool.
+noinst_LTLIBRARIES += libwidcommon.la
+libwidcommon_la_SOURCES = \
+	include/wid/buf.h \
+	include/wid/client.h \
+	include/wid/err.h \
+	include/wid/proto.h \
+	common/buf.c \
+	common/client.c \
+	common/err.c \
+	common/proto.c \
+	$(NULL)
+libwidcommon_la_LIBADD = $(CRYPTO_LIBS)

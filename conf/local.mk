@@ -1,0 +1,1 @@
+# conf/local.mk: (filled in by its owner)

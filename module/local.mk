@@ -1,0 +1,1 @@
+# module/local.mk: (filled in by its owner)

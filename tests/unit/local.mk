@@ -1,0 +1,4 @@
+# tests/unit/local.mk: cmocka unit tests, one fragment per part.
+include tests/unit/agent.mk
+include tests/unit/module.mk
+include tests/unit/tool.mk

@@ -1,0 +1,1 @@
+# tests/unit/module.mk: unit tests of module (filled in by its owner)

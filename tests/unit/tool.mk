@@ -1,0 +1,1 @@
+# tests/unit/tool.mk: unit tests of tool (filled in by its owner)

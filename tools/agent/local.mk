@@ -1,0 +1,1 @@
+# tools/agent/local.mk: wid-agent (filled in by its owner)

@@ -1,0 +1,3 @@
+# tools/local.mk: wid-agent and wid-tool.
+include tools/agent/local.mk
+include tools/tool/local.mk

@@ -1,0 +1,1 @@
+# tools/tool/local.mk: wid-tool (filled in by its owner)
