@@ -19,3 +19,5 @@ TESTS += tests/unit/test_proto
 
 include tests/unit/local.mk
 include tests/integration/local.mk
+include tests/bench/local.mk
+include tests/tpm/local.mk

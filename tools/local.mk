@@ -1,3 +1,5 @@
 # tools/local.mk: wid-agent and wid-tool.
 include tools/agent/local.mk
+include tools/agent/governance.mk
+include tools/agent/tpm.mk
 include tools/tool/local.mk

@@ -2,3 +2,4 @@
 include tests/unit/agent.mk
 include tests/unit/module.mk
 include tests/unit/tool.mk
+include tests/unit/governance.mk

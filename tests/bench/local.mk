@@ -1,0 +1,1 @@
+# tests/bench/local.mk: make bench (filled in by its owner)

@@ -1,0 +1,1 @@
+# tests/unit/governance.mk: (filled in by its owner)

@@ -1,0 +1,1 @@
+# tools/agent/tpm.mk: TPM backend (filled in by its owner)
