@@ -21,3 +21,4 @@ include tests/unit/local.mk
 include tests/integration/local.mk
 include tests/bench/local.mk
 include tests/tpm/local.mk
+include tests/fuzz/local.mk
