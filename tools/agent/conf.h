@@ -1,0 +1,35 @@
+/* tools/agent/conf.h: the agent's configuration file (YAML mapping) and
+ * its defaults. */
+#ifndef WID_AGENT_CONF_H
+#define WID_AGENT_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wid/client.h"
+
+#define WID_CONF_MAX_TTL_DEFAULT (24u * 3600u)
+#define WID_CONF_DEFAULT_TTL_DEFAULT (3600u)
+#define WID_CONF_ALLOW_UIDS_MAX 64
+
+struct wid_config {
+	char socket[WID_PATH_MAX];   /* "" when not set */
+	char backend[16];            /* "soft", "tpm" */
+	char *tpm_tcti;              /* NULL when not set */
+	uint32_t default_ttl;        /* seconds */
+	uint32_t max_ttl;            /* seconds */
+	uint32_t key_types;          /* bit (1 << enum wid_key_type) per allowed type */
+	uint32_t allow_uids[WID_CONF_ALLOW_UIDS_MAX];
+	size_t n_allow_uids;
+};
+
+void wid_config_defaults(struct wid_config *c);
+/* Loads `path` over the defaults.  On error returns WID_E_BADARG and writes
+ * "FILE:LINE:COL: message" (or "FILE: message") into err. */
+int wid_config_load(struct wid_config *c, const char *path, char *err,
+                    size_t errlen);
+void wid_config_free(struct wid_config *c);
+
+int wid_config_key_type_allowed(const struct wid_config *c, int key_type);
+
+#endif

@@ -1,0 +1,22 @@
+/* tools/agent/handlers.h: one function per protocol operation: decode,
+ * check, act, encode. */
+#ifndef WID_AGENT_HANDLERS_H
+#define WID_AGENT_HANDLERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wid/buf.h"
+#include "agent.h"
+#include "tasks.h"
+
+/* Handles one request message (the bytes after the frame length) from
+ * `who` (caller_pidfd: a pidfd on who->pid, or -1), writing a framed
+ * reply into out (a WID_MSG_MAX-byte buffer).  Returns 0, or non-zero when
+ * the connection must be closed after the reply is sent (malformed
+ * input). */
+int wid_handle(struct wid_agent *a, const struct wid_caller *who,
+               int caller_pidfd, const uint8_t *msg, size_t len,
+               struct wid_buf *out);
+
+#endif

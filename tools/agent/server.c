@@ -1,0 +1,770 @@
+/* tools/agent/server.c: the socket, epoll, connections, framing and
+ * worker threads.  Every connection fd is non-blocking and registered
+ * EPOLLONESHOT, so exactly one worker handles it at a time and nobody
+ * waits on a slow client: partial frames and unsent replies stay in the
+ * connection until epoll reports progress. */
+#include "config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "wid/err.h"
+#include "wid/proto.h"
+#include "handlers.h"
+#include "log.h"
+#include "peer.h"
+#include "server.h"
+
+/* epoll data.u64: a connection pointer (16-byte aligned, tag 0) or a
+ * tagged small value. */
+#define EV_TAG_MASK 15u
+#define EV_CONN 0u
+/* WID_EV_BIND (1) comes from tasks.h */
+#define EV_LISTEN 2u
+#define EV_TIMER 3u
+#define EV_WAKE 4u
+
+#define REQS_PER_TURN 16   /* then let other connections run */
+
+struct wid_conn_state {
+	int fd;
+	uint32_t uid, gid, pid;       /* SO_PEERCRED at accept */
+	struct wid_peer peer;         /* cached for the last request's pid */
+	uint8_t hdr[WID_HDR_LEN];
+	uint8_t hdr_got;
+	uint8_t have_cred;            /* cred below is set for this frame */
+	uint8_t close_after;          /* close once the output is sent */
+	uint8_t *body;                /* exactly body_len bytes */
+	uint32_t body_len, body_got;
+	struct ucred cred;            /* of the bytes of this frame */
+	uint8_t *out;                 /* unsent reply */
+	size_t out_len, out_off;
+	struct wid_conn_state *prev, *next;
+};
+
+struct worker {
+	struct wid_server *s;
+	uint8_t msg[WID_MSG_MAX];     /* replies are built here */
+};
+
+static void
+ev_set(struct epoll_event *ev, uint32_t events, uint64_t data)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->events = events;
+	ev->data.u64 = data;
+}
+
+/* ---- listening socket ---- */
+
+static int
+check_dir(const char *dir, int shared, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) != 0) {
+		if (errno != ENOENT || mkdir(dir, shared ? 0711 : 0700) != 0 ||
+		    lstat(dir, &st) != 0) {
+			snprintf(err, errlen, "cannot create socket directory "
+			    "%s: %s", dir, strerror(errno));
+			return WID_E_IO;
+		}
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a directory", dir);
+		return WID_E_BADARG;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "socket directory %s is owned by uid %u, "
+		    "not by us (uid %u)", dir, (unsigned)st.st_uid,
+		    (unsigned)geteuid());
+		return WID_E_BADARG;
+	}
+	if ((st.st_mode & 022) != 0) {
+		snprintf(err, errlen, "socket directory %s is writable by "
+		    "group or others (mode %03o)", dir,
+		    (unsigned)(st.st_mode & 0777));
+		return WID_E_BADARG;
+	}
+	return 0;
+}
+
+int
+wid_listen(struct wid_listener *l, const char *path, int shared, char *err,
+           size_t errlen)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	char dirbuf[WID_PATH_MAX];
+	int fd = -1, one = 1, r;
+
+	l->fd = -1;
+	err[0] = '\0';
+	if (path[0] != '/' || strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path must be absolute and "
+		    "shorter than %zu bytes: %s", sizeof(sun.sun_path), path);
+		return WID_E_BADARG;
+	}
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	if ((r = check_dir(dirname(dirbuf), shared, err, errlen)) != 0)
+		return r;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket",
+			    path);
+			return WID_E_BADARG;
+		}
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sun,
+		    sizeof(sun)) == 0) {
+			close(fd);
+			snprintf(err, errlen, "another agent is listening on "
+			    "%s", path);
+			return WID_E_EXISTS;
+		}
+		if (fd >= 0)
+			close(fd);
+		/* Nobody answers: stale. */
+		if (unlink(path) != 0 && errno != ENOENT) {
+			snprintf(err, errlen, "cannot remove stale socket %s: "
+			    "%s", path, strerror(errno));
+			return WID_E_IO;
+		}
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		snprintf(err, errlen, "cannot bind %s: %s", path,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return WID_E_IO;
+	}
+	/* Connecting needs write access; peers are checked on every request
+	 * anyway, so a shared agent opens the socket to everybody. */
+	if (chmod(path, shared ? 0666 : 0600) != 0 || lstat(path, &st) != 0 ||
+	    listen(fd, SOMAXCONN) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path,
+		    strerror(errno));
+		unlink(path);
+		close(fd);
+		return WID_E_IO;
+	}
+	l->fd = fd;
+	l->dev = st.st_dev;
+	l->ino = st.st_ino;
+	snprintf(l->path, sizeof(l->path), "%s", path);
+	return 0;
+}
+
+void
+wid_unlisten(struct wid_listener *l)
+{
+	struct stat st;
+
+	if (l->fd < 0)
+		return;
+	if (lstat(l->path, &st) == 0 && st.st_dev == l->dev &&
+	    st.st_ino == l->ino)
+		unlink(l->path);
+	close(l->fd);
+	l->fd = -1;
+}
+
+/* ---- connection accounting ---- */
+
+static int
+conn_admit_inlock(struct wid_server *s, uint32_t uid)
+{
+	size_t i;
+
+	if (s->nconns >= s->max_conns) {
+		wid_warn("connection limit reached (%zu): refusing uid %u",
+		    s->max_conns, uid);
+		return 0;
+	}
+	for (i = 0; i < s->nuids; i++)
+		if (s->uids[i].uid == uid)
+			break;
+	if (i == s->nuids) {
+		if (s->nuids == s->cap_uids) {
+			size_t n = s->cap_uids == 0 ? 4 : 2 * s->cap_uids;
+			struct wid_uid_count *u = realloc(s->uids,
+			    n * sizeof(*u));
+
+			if (u == NULL)
+				return 0;
+			s->uids = u;
+			s->cap_uids = n;
+		}
+		s->uids[i].uid = uid;
+		s->uids[i].n = 0;
+		s->nuids++;
+	}
+	if (s->uids[i].n >= s->max_per_uid) {
+		wid_warn("per-uid connection limit reached (%zu): refusing "
+		    "uid %u", s->max_per_uid, uid);
+		return 0;
+	}
+	s->uids[i].n++;
+	s->nconns++;
+	return 1;
+}
+
+static void
+conn_release_inlock(struct wid_server *s, uint32_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < s->nuids; i++) {
+		if (s->uids[i].uid == uid) {
+			s->uids[i].n--;
+			break;
+		}
+	}
+	s->nconns--;
+}
+
+static void
+conn_free(struct wid_conn_state *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	wid_peer_clear(&c->peer);
+	if (c->body != NULL)
+		OPENSSL_clear_free(c->body, c->body_len);
+	free(c->out);
+	free(c);
+}
+
+static void
+conn_close(struct wid_server *s, struct wid_conn_state *c)
+{
+	pthread_mutex_lock(&s->lock);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	conn_release_inlock(s, c->uid);
+	pthread_mutex_unlock(&s->lock);
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	conn_free(c);
+}
+
+static void
+conn_rearm(struct wid_server *s, struct wid_conn_state *c, uint32_t events)
+{
+	struct epoll_event ev;
+
+	ev_set(&ev, events | EPOLLRDHUP | EPOLLONESHOT, (uintptr_t)c);
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+		wid_error("epoll_ctl: %s", strerror(errno));
+		conn_close(s, c);
+	}
+}
+
+static void
+do_accept(struct wid_server *s)
+{
+	struct wid_agent *a = s->agent;
+
+	for (;;) {
+		struct wid_conn_state *c;
+		struct ucred uc;
+		socklen_t len = sizeof(uc);
+		struct epoll_event ev;
+		int fd, one = 1, ok;
+
+		fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN)
+				wid_error("accept: %s", strerror(errno));
+			break;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0 ||
+		    setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one,
+		    sizeof(one)) != 0) {
+			close(fd);
+			continue;
+		}
+		if (!wid_peer_allowed(uc.uid, a->uid, &a->conf)) {
+			wid_warn("refused connection from uid %u pid %d: not "
+			    "allowed", (unsigned)uc.uid, (int)uc.pid);
+			close(fd);
+			continue;
+		}
+		pthread_mutex_lock(&s->lock);
+		ok = conn_admit_inlock(s, uc.uid);
+		pthread_mutex_unlock(&s->lock);
+		if (!ok) {
+			close(fd);
+			continue;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			pthread_mutex_lock(&s->lock);
+			conn_release_inlock(s, uc.uid);
+			pthread_mutex_unlock(&s->lock);
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->uid = uc.uid;
+		c->gid = uc.gid;
+		c->pid = (uint32_t)uc.pid;
+		wid_peer_init(&c->peer);
+		pthread_mutex_lock(&s->lock);
+		c->next = s->conns;
+		if (s->conns != NULL)
+			s->conns->prev = c;
+		s->conns = c;
+		pthread_mutex_unlock(&s->lock);
+		ev_set(&ev, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, (uintptr_t)c);
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+			conn_close(s, c);
+	}
+}
+
+/* ---- reading ---- */
+
+/* recvmsg with the sender's credentials.  Returns bytes read, 0 on EOF,
+ * -1 with errno.  Any descriptors passed to us are closed. */
+static ssize_t
+recv_cred(int fd, void *buf, size_t n, struct ucred *cred, int *have_cred)
+{
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct ucred)) +
+		    CMSG_SPACE(16 * sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = n };
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	ssize_t r;
+
+	*have_cred = 0;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	do
+		r = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET)
+			continue;
+		if (cm->cmsg_type == SCM_CREDENTIALS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+			memcpy(cred, CMSG_DATA(cm), sizeof(*cred));
+			*have_cred = 1;
+		} else if (cm->cmsg_type == SCM_RIGHTS) {
+			size_t i, nfd = (cm->cmsg_len - CMSG_LEN(0)) /
+			    sizeof(int);
+
+			for (i = 0; i < nfd; i++) {
+				int x;
+
+				memcpy(&x, CMSG_DATA(cm) + i * sizeof(int),
+				    sizeof(x));
+				close(x);
+			}
+		}
+	}
+	return r;
+}
+
+enum { FRAME_DONE, FRAME_AGAIN, FRAME_CLOSE };
+
+/* Best effort: tell a client with a bad frame why it is dropped. */
+static void
+send_frame_error(int fd)
+{
+	uint8_t mem[WID_HDR_LEN + 4 + 2 + 64];
+	struct wid_buf b;
+
+	wid_buf_init(&b, mem, sizeof(mem));
+	wid_reply_error(&b, 0, WID_E_PROTO, "bad frame length");
+	if (wid_msg_finish(&b) == 0 &&
+	    send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return;
+}
+
+/* Reads what is available of the current frame. */
+static int
+read_frame(struct wid_conn_state *c)
+{
+	for (;;) {
+		struct ucred cred;
+		uint8_t *dst;
+		size_t want;
+		ssize_t r;
+		int have;
+
+		if (c->hdr_got < WID_HDR_LEN) {
+			dst = c->hdr + c->hdr_got;
+			want = WID_HDR_LEN - c->hdr_got;
+		} else {
+			if (c->body_got == c->body_len)
+				return FRAME_DONE;
+			dst = c->body + c->body_got;
+			want = c->body_len - c->body_got;
+		}
+		r = recv_cred(c->fd, dst, want, &cred, &have);
+		if (r < 0)
+			return (errno == EAGAIN || errno == EWOULDBLOCK) ?
+			    FRAME_AGAIN : FRAME_CLOSE;
+		if (r == 0)
+			return FRAME_CLOSE;
+		if (!have) {   /* should not happen with SO_PASSCRED */
+			cred.pid = (pid_t)c->pid;
+			cred.uid = c->uid;
+			cred.gid = c->gid;
+		}
+		/* Every byte of one request must come from one sender. */
+		if (!c->have_cred) {
+			c->cred = cred;
+			c->have_cred = 1;
+		} else if (c->cred.pid != cred.pid || c->cred.uid != cred.uid ||
+		    c->cred.gid != cred.gid) {
+			wid_warn("request bytes from two senders (pid %d and "
+			    "%d) on one connection: closing",
+			    (int)c->cred.pid, (int)cred.pid);
+			return FRAME_CLOSE;
+		}
+		if (c->hdr_got < WID_HDR_LEN) {
+			c->hdr_got += (uint8_t)r;
+			if (c->hdr_got == WID_HDR_LEN) {
+				uint32_t len;
+
+				if (wid_frame_len(c->hdr, &len) != 0) {
+					wid_warn("bad frame length from pid "
+					    "%d: closing", (int)c->cred.pid);
+					send_frame_error(c->fd);
+					return FRAME_CLOSE;
+				}
+				if ((c->body = malloc(len)) == NULL)
+					return FRAME_CLOSE;
+				c->body_len = len;
+				c->body_got = 0;
+			}
+		} else
+			c->body_got += (uint32_t)r;
+	}
+}
+
+static void
+frame_reset(struct wid_conn_state *c)
+{
+	if (c->body != NULL)
+		OPENSSL_clear_free(c->body, c->body_len);
+	c->body = NULL;
+	c->body_len = c->body_got = 0;
+	c->hdr_got = 0;
+	c->have_cred = 0;
+}
+
+/* ---- writing ---- */
+
+/* Sends what it can; keeps the rest.  -1: connection failed. */
+static int
+flush_out(struct wid_conn_state *c, const uint8_t *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	if (n == 0) {
+		if (c->out != NULL)
+			c->out_off = c->out_len;
+		return 0;
+	}
+	if (c->out == NULL) {
+		if ((c->out = malloc(n)) == NULL)
+			return -1;
+		memcpy(c->out, p, n);
+		c->out_len = n;
+		c->out_off = 0;
+	} else
+		c->out_off = c->out_len - n;   /* p points into c->out */
+	return 0;
+}
+
+static int
+pending_out(const struct wid_conn_state *c)
+{
+	return c->out != NULL && c->out_off < c->out_len;
+}
+
+/* ---- one request ---- */
+
+static int
+serve_frame(struct worker *w, struct wid_conn_state *c)
+{
+	struct wid_server *s = w->s;
+	struct wid_agent *a = s->agent;
+	struct wid_caller who;
+	struct wid_buf out;
+	uint32_t uid = c->cred.uid;
+	pid_t pid = c->cred.pid;
+	int close_after, r;
+
+	if (!wid_peer_allowed(uid, a->uid, &a->conf)) {
+		wid_warn("request from uid %u pid %d refused: not allowed",
+		    uid, (int)pid);
+		return -1;
+	}
+	/* pid 0: the sender lives in a pid namespace we cannot see. */
+	if (pid != 0 && wid_peer_refresh(&c->peer, pid) != 0) {
+		wid_info("request from pid %d dropped: the process is gone",
+		    (int)pid);
+		return -1;
+	}
+	who.uid = uid;
+	who.gid = c->cred.gid;
+	who.pid = (uint32_t)pid;
+	who.exe = pid != 0 ? c->peer.exe : NULL;
+	who.cgroup = pid != 0 ? c->peer.cgroup : NULL;
+
+	wid_buf_init(&out, w->msg, sizeof(w->msg));
+	close_after = wid_handle(a, &who, pid != 0 ? c->peer.pidfd : -1,
+	    c->body, c->body_len, &out);
+	frame_reset(c);
+	if (wid_msg_finish(&out) != 0) {
+		wid_error("reply could not be framed");
+		return -1;
+	}
+	r = flush_out(c, out.data, out.len);
+	OPENSSL_cleanse(out.data, out.len);
+	if (r != 0)
+		return -1;
+	c->close_after = (uint8_t)close_after;
+	return 0;
+}
+
+static void
+conn_event(struct worker *w, struct wid_conn_state *c, uint32_t events)
+{
+	struct wid_server *s = w->s;
+	int i;
+
+	if (events & EPOLLERR)
+		goto close;
+	if (pending_out(c)) {
+		if (flush_out(c, c->out + c->out_off,
+		    c->out_len - c->out_off) != 0)
+			goto close;
+		if (pending_out(c)) {
+			conn_rearm(s, c, EPOLLOUT);
+			return;
+		}
+		free(c->out);
+		c->out = NULL;
+		c->out_len = c->out_off = 0;
+	}
+	if (c->close_after)
+		goto close;
+	for (i = 0; i < REQS_PER_TURN; i++) {
+		switch (read_frame(c)) {
+		case FRAME_AGAIN:
+			conn_rearm(s, c, EPOLLIN);
+			return;
+		case FRAME_CLOSE:
+			goto close;
+		default:
+			break;
+		}
+		if (serve_frame(w, c) != 0)
+			goto close;
+		if (pending_out(c)) {
+			conn_rearm(s, c, EPOLLOUT);
+			return;
+		}
+		if (c->close_after)
+			goto close;
+	}
+	conn_rearm(s, c, EPOLLIN);   /* level-triggered: fires again if more */
+	return;
+close:
+	conn_close(s, c);
+}
+
+/* ---- workers ---- */
+
+static void
+rearm_fd(struct wid_server *s, int fd, uint64_t tag)
+{
+	struct epoll_event ev;
+
+	ev_set(&ev, EPOLLIN | EPOLLONESHOT, tag);
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) != 0)
+		wid_error("epoll_ctl: %s", strerror(errno));
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct wid_server *s = w->s;
+	struct wid_agent *a = s->agent;
+
+	while (!atomic_load(&s->stop)) {
+		struct epoll_event ev;
+		uint64_t tag, u;
+		int n;
+
+		n = epoll_wait(s->epfd, &ev, 1, -1);
+		if (n < 0 && errno != EINTR) {
+			wid_error("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		if (n <= 0 || atomic_load(&s->stop))
+			continue;
+		tag = ev.data.u64 & EV_TAG_MASK;
+		switch (tag) {
+		case EV_CONN:
+			conn_event(w, (struct wid_conn_state *)(uintptr_t)
+			    ev.data.u64, ev.events);
+			break;
+		case WID_EV_BIND:
+			wid_tasks_end_serial(&a->tasks,
+			    ev.data.u64 >> WID_EV_SHIFT, WID_STATE_ENDED,
+			    "(bound process exited)");
+			break;
+		case EV_LISTEN:
+			do_accept(s);
+			rearm_fd(s, s->lfd, EV_LISTEN);
+			break;
+		case EV_TIMER:
+			if (read(wid_tasks_timerfd(&a->tasks), &u,
+			    sizeof(u)) < 0 && errno != EAGAIN)
+				wid_error("timerfd: %s", strerror(errno));
+			wid_tasks_expire(&a->tasks, wid_now_boot());
+			rearm_fd(s, wid_tasks_timerfd(&a->tasks), EV_TIMER);
+			break;
+		default:   /* EV_WAKE */
+			break;
+		}
+	}
+	OPENSSL_cleanse(w->msg, sizeof(w->msg));
+	free(w);
+	return NULL;
+}
+
+int
+wid_server_start(struct wid_server *s, struct wid_agent *a, int lfd)
+{
+	struct epoll_event ev;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->agent = a;
+	s->lfd = lfd;
+	s->wakefd = -1;
+	s->max_conns = WID_MAX_CONNS;
+	s->max_per_uid = WID_MAX_CONNS_PER_UID;
+	atomic_init(&s->stop, 0);
+	s->nthreads = ncpu < 2 ? 2 : (size_t)ncpu;
+	if (pthread_mutex_init(&s->lock, NULL) != 0)
+		return WID_E_INTERNAL;
+	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (s->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		goto fail;
+	ev_set(&ev, EPOLLIN | EPOLLONESHOT, EV_LISTEN);
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, lfd, &ev) != 0)
+		goto fail;
+	ev_set(&ev, EPOLLIN | EPOLLONESHOT, EV_TIMER);
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, wid_tasks_timerfd(&a->tasks),
+	    &ev) != 0)
+		goto fail;
+	ev_set(&ev, EPOLLIN, EV_WAKE);   /* level: wakes every worker */
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->wakefd, &ev) != 0)
+		goto fail;
+	wid_tasks_set_epoll(&a->tasks, s->epfd);
+	if ((s->threads = calloc(s->nthreads, sizeof(*s->threads))) == NULL)
+		goto fail;
+	for (i = 0; i < s->nthreads; i++) {
+		struct worker *w = malloc(sizeof(*w));
+
+		if (w == NULL)
+			goto fail_threads;
+		w->s = s;
+		if (pthread_create(&s->threads[i], NULL, worker_main, w) != 0) {
+			free(w);
+			goto fail_threads;
+		}
+	}
+	return 0;
+fail_threads:
+	s->nthreads = i;
+	wid_server_stop(s);
+	return WID_E_INTERNAL;
+fail:
+	wid_error("server setup: %s", strerror(errno));
+	s->nthreads = 0;
+	wid_server_stop(s);
+	return WID_E_INTERNAL;
+}
+
+void
+wid_server_stop(struct wid_server *s)
+{
+	struct wid_conn_state *c;
+	uint64_t one = 1;
+	size_t i;
+
+	atomic_store(&s->stop, 1);
+	if (s->wakefd >= 0 && write(s->wakefd, &one, sizeof(one)) < 0)
+		wid_error("eventfd: %s", strerror(errno));
+	for (i = 0; i < s->nthreads; i++)
+		pthread_join(s->threads[i], NULL);
+	free(s->threads);
+	s->threads = NULL;
+	s->nthreads = 0;
+	if (s->agent != NULL)
+		wid_tasks_set_epoll(&s->agent->tasks, -1);
+	while ((c = s->conns) != NULL) {
+		s->conns = c->next;
+		conn_free(c);
+	}
+	free(s->uids);
+	s->uids = NULL;
+	if (s->wakefd >= 0)
+		close(s->wakefd);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	s->wakefd = s->epfd = -1;
+	pthread_mutex_destroy(&s->lock);
+}

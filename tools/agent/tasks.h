@@ -1,0 +1,107 @@
+/* tools/agent/tasks.h: the task table.  Tasks are found in O(1) by id and
+ * by key serial, expire at a CLOCK_BOOTTIME deadline (one timerfd armed at
+ * the nearest one, a min-heap behind it), may be bound to a process
+ * (pidfd), and own one backend key each.
+ *
+ * Locking: one rwlock guards the table.  Signing happens outside it on a
+ * reference; the key is destroyed when the last reference goes.
+ * Time: every entry point takes `now` (CLOCK_BOOTTIME ns, and unix seconds
+ * where a wall time is recorded) so tests can drive a fake clock. */
+#ifndef WID_AGENT_TASKS_H
+#define WID_AGENT_TASKS_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wid/proto.h"
+#include "backend.h"
+
+#define WID_TASKS_MAX 65536
+
+/* epoll data.u64 of a bound task's pidfd: (serial << WID_EV_SHIFT) | WID_EV_BIND.
+ * Serials never repeat, so a late event for an ended task finds nothing. */
+#define WID_EV_SHIFT 4
+#define WID_EV_BIND 1u
+
+/* Who is asking, as the kernel says (exe and cgroup are hints). */
+struct wid_caller {
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t pid;
+	const char *exe;     /* NULL when unknown */
+	const char *cgroup;  /* NULL when unknown */
+};
+
+struct wid_atask;
+
+struct wid_tasks {
+	pthread_rwlock_t lock;
+	const struct wid_backend_ops *ops;
+	void *bstate;
+	uint8_t backend_id;
+	struct wid_atask **by_id;      /* chained, nbuckets */
+	struct wid_atask **by_serial;  /* chained, nbuckets */
+	size_t nbuckets;               /* power of two */
+	size_t count;
+	struct wid_atask *head, *tail; /* serial (= creation) order */
+	struct wid_atask **heap;       /* min-heap on deadline */
+	size_t heap_len, heap_cap;
+	uint64_t next_serial;
+	uint64_t seed;                 /* id hash seed */
+	uint64_t armed;                /* deadline the timer is armed for */
+	int timerfd;                   /* CLOCK_BOOTTIME */
+	int epfd;                      /* -1: bound pidfds are not watched */
+	size_t max_tasks;
+};
+
+int wid_tasks_init(struct wid_tasks *t, const struct wid_backend_ops *ops,
+                   void *bstate, uint8_t backend_id);
+/* Ends every task (destroying its key) and frees the table. */
+void wid_tasks_fini(struct wid_tasks *t);
+void wid_tasks_set_epoll(struct wid_tasks *t, int epfd);
+int wid_tasks_timerfd(const struct wid_tasks *t);
+
+/* Creates a task and its key.  bind_pidfd (-1 for none) is owned by the
+ * table from here on, also on failure.  *ret_task receives a snapshot. */
+int wid_tasks_start(struct wid_tasks *t, const struct wid_start_req *req,
+                    const struct wid_caller *who, int bind_pidfd,
+                    uint64_t now_boot, int64_t now_wall,
+                    struct wid_task *ret_task, char *reason, size_t rlen);
+/* Ends a task the caller requested or executes; WID_E_NOTASK otherwise. */
+int wid_tasks_end(struct wid_tasks *t, const char *id, uint32_t uid,
+                  char *reason, size_t rlen);
+/* Ends a task by serial with `state` (bound process exit); 0 if found. */
+int wid_tasks_end_serial(struct wid_tasks *t, uint64_t serial, int state,
+                         const char *why);
+/* Expires every task whose deadline is <= now, re-arms the timer; returns
+ * how many expired. */
+size_t wid_tasks_expire(struct wid_tasks *t, uint64_t now_boot);
+
+/* Signs with the key of task `req->serial` if visible to uid, active and
+ * not past its deadline.  On failure reason says why (for the reply) and
+ * ret_id the task id when one was found (for the log). */
+int wid_tasks_sign(struct wid_tasks *t, uint32_t uid,
+                   const struct wid_sign_req *req, uint64_t now_boot,
+                   uint8_t *sig, size_t *ret_len,
+                   char ret_id[WID_TASK_ID_MAX + 1], char *reason,
+                   size_t rlen);
+
+/* Calls cb on each task visible to uid, in serial order from cursor (or
+ * only task `id` when non-empty), until cb returns non-zero; *ret_next is
+ * the serial of the first task not returned (0: done).  Under the read
+ * lock: cb must not call back into the table. */
+typedef int (*wid_tasks_cb)(void *ctx, const struct wid_task *task);
+int wid_tasks_list(struct wid_tasks *t, uint32_t uid, const char *id,
+                   uint64_t cursor, wid_tasks_cb cb, void *ctx,
+                   uint64_t *ret_next);
+void wid_tasks_counts(struct wid_tasks *t, uint32_t *ret_active,
+                      uint32_t *ret_pending);
+
+/* The visibility rule: caller uid == executor (requester when NONE). */
+int wid_task_visible(const struct wid_task *task, uint32_t uid);
+
+/* "2026-11-28T16:00:00Z" */
+void wid_fmt_time(int64_t unix_secs, char out[32]);
+
+#endif
