@@ -1,0 +1,40 @@
+/* wid/pubkey.h: a task's public key (DER SubjectPublicKeyInfo, as the agent
+ * reports it) in the forms people paste elsewhere: an OpenSSH public key
+ * line, PEM, and the SHA-256 fingerprint ssh-keygen -l prints.  Supported:
+ * EC P-256/P-384/P-521, Ed25519, RSA.  Uses libcrypto.
+ *
+ * Every function returns 0 or an enum wid_err: WID_E_BADARG for a
+ * malformed SPKI (including trailing bytes) or a NULL argument,
+ * WID_E_UNSUPPORTED for another key type or curve, WID_E_LIMIT when the
+ * output does not fit (out then holds ""), WID_E_CRYPTO/WID_E_NOMEM when
+ * OpenSSL fails. */
+#ifndef WID_PUBKEY_H
+#define WID_PUBKEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest SSH wire blob we produce (RSA-8192 plus framing). */
+#define WID_SSH_BLOB_MAX 1100
+/* "SHA256:" + 43 base64 characters + NUL. */
+#define WID_FINGERPRINT_LEN 51
+
+/* The RFC 4253/5656/8709 public key blob: string type, then for ECDSA
+ * string curve + string Q, for Ed25519 string key, for RSA mpint e +
+ * mpint n. */
+int wid_pubkey_ssh_blob(const uint8_t *spki, size_t len, uint8_t *out,
+                        size_t size, size_t *ret_len);
+
+/* "TYPE BASE64[ COMMENT]" without a newline.  comment may be NULL or ""
+ * and must not contain a newline. */
+int wid_pubkey_ssh(const uint8_t *spki, size_t len, const char *comment,
+                   char *out, size_t size);
+
+/* "-----BEGIN PUBLIC KEY-----\n...-----END PUBLIC KEY-----\n". */
+int wid_pubkey_pem(const uint8_t *spki, size_t len, char *out, size_t size);
+
+/* "SHA256:" + unpadded base64 of SHA-256 over the SSH blob. */
+int wid_pubkey_fingerprint(const uint8_t *spki, size_t len, char *out,
+                           size_t size);
+
+#endif

@@ -1,0 +1,196 @@
+/* tools/tool/startopts.c: the options that describe a new task, shared by
+ * `task start` and `exec`. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wid/duration.h"
+#include "wid/err.h"
+#include "tool.h"
+
+enum {
+	OPT_TTL = 256,
+	OPT_ID,
+	OPT_KEY,
+	OPT_INTENT,
+	OPT_REQUESTED_BY,
+	OPT_EXECUTOR_UID,
+	OPT_JSON,
+	OPT_QUIET,
+	OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{ "ttl", required_argument, NULL, OPT_TTL },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "intent", required_argument, NULL, OPT_INTENT },
+	{ "requested-by", required_argument, NULL, OPT_REQUESTED_BY },
+	{ "executor-uid", required_argument, NULL, OPT_EXECUTOR_UID },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "id-only", no_argument, NULL, OPT_QUIET },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+void
+tool_start_opts_usage(FILE *f)
+{
+	fputs(
+	    "  --ttl DUR            lifetime: 90, 90s, 15m, 2h, 1d, 1h30m (max 30d; required)\n"
+	    "  --id ID              task id ([A-Za-z0-9._-], first alphanumeric);\n"
+	    "                       default: the agent chooses\n"
+	    "  --key TYPE           ec-p256 (default), ec-p384, ed25519, rsa2048, rsa3072\n"
+	    "  --intent TEXT        why the task exists (recorded and audited)\n"
+	    "  --requested-by NAME  who asks (recorded as claimed, not verified)\n"
+	    "  --executor-uid UID   the user (number or name) that may use the key;\n"
+	    "                       default: yours\n", f);
+}
+
+/* Text fields go to audit logs and terminals: printable only. */
+static int
+text_ok(const char *s, size_t max)
+{
+	const unsigned char *p;
+
+	if (strlen(s) > max)
+		return 0;
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+parse_uid(const char *s, uint32_t *ret_uid)
+{
+	struct passwd *pw;
+	unsigned long v;
+	char *end;
+
+	if (s[0] >= '0' && s[0] <= '9') {
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (errno != 0 || *end != '\0' || v >= WID_UID_NONE)
+			return -1;
+		*ret_uid = (uint32_t)v;
+		return 0;
+	}
+	if ((pw = getpwnam(s)) == NULL)
+		return -1;
+	*ret_uid = (uint32_t)pw->pw_uid;
+	return 0;
+}
+
+static int usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, TOOL_NAME " %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	tool_usage_hint(cmd);
+	return TOOL_EXIT_USAGE;
+}
+
+int
+tool_start_opts_parse(int argc, char **argv, int for_exec,
+                      struct tool_start_opts *o)
+{
+	const char *cmd = for_exec ? "exec" : "task start";
+	int c, k;
+
+	memset(o, 0, sizeof(*o));
+	o->req.key_type = WID_KEY_EC_P256;
+	o->req.executor_uid = WID_UID_NONE;
+	optind = 0; /* full reset: callers may parse several times */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, for_exec ? "+:hq" : ":hq",
+	    long_opts, NULL)) != -1) {
+		const char *arg = optarg;
+
+		switch (c) {
+		case OPT_TTL:
+			if (wid_duration_parse(arg, &o->req.ttl) != 0)
+				return usage_error(cmd, "invalid --ttl '%s' "
+				    "(e.g. 90s, 15m, 1h30m; at most 30d)", arg);
+			o->have_ttl = 1;
+			break;
+		case OPT_ID:
+			if (!wid_task_id_valid(arg))
+				return usage_error(cmd, "invalid --id '%s' "
+				    "(letters, digits, '.', '_', '-'; first a "
+				    "letter or digit; at most 64)", arg);
+			strcpy(o->req.id, arg);
+			break;
+		case OPT_KEY:
+			if ((k = wid_key_type_parse(arg)) == WID_KEY_NONE)
+				return usage_error(cmd, "unknown --key '%s' "
+				    "(ec-p256, ec-p384, ed25519, rsa2048, "
+				    "rsa3072)", arg);
+			o->req.key_type = (uint8_t)k;
+			break;
+		case OPT_INTENT:
+			if (!text_ok(arg, WID_INTENT_MAX))
+				return usage_error(cmd, "--intent %s",
+				    "must be printable and at most 512 bytes");
+			strcpy(o->req.intent, arg);
+			break;
+		case OPT_REQUESTED_BY:
+			if (!text_ok(arg, WID_NAME_MAX) || arg[0] == '\0')
+				return usage_error(cmd, "--requested-by %s",
+				    "must be printable, 1 to 128 bytes");
+			strcpy(o->req.requested_by, arg);
+			break;
+		case OPT_EXECUTOR_UID:
+			if (parse_uid(arg, &o->req.executor_uid) != 0)
+				return usage_error(cmd, "invalid --executor-uid "
+				    "'%s' (a uid or a user name)", arg);
+			break;
+		case OPT_JSON:
+			if (for_exec)
+				return usage_error(cmd, "%s is not an exec "
+				    "option", "--json");
+			o->json = 1;
+			break;
+		case 'q':
+		case OPT_QUIET:
+			o->quiet = 1;
+			break;
+		case 'h':
+		case OPT_HELP:
+			o->help = 1;
+			return 0;
+		case ':':
+			return usage_error(cmd, "option '%s' needs a value",
+			    argv[optind - 1]);
+		default:
+			return usage_error(cmd, "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (!o->have_ttl)
+		return usage_error(cmd, "%s is required", "--ttl DUR");
+	if (for_exec) {
+		if (optind >= argc)
+			return usage_error(cmd, "%s", "no command given "
+			    "after '--'");
+		o->cmd_index = optind;
+	} else if (optind < argc) {
+		return usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind]);
+	}
+	return 0;
+}
