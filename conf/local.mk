@@ -1,1 +1,3 @@
-# conf/local.mk: (filled in by its owner)
+# conf/local.mk: configuration files installed with wid.
+p11moduleconfdir = $(p11_module_configs)
+dist_p11moduleconf_DATA = conf/wid.module
