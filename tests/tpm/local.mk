@@ -1,1 +1,17 @@
-# tests/tpm/local.mk: TPM tests on swtpm (filled in by its owner)
+# tests/tpm/local.mk: the TPM backend against swtpm.  tpm_backend.sh starts
+# a swtpm on a Unix socket in a temp dir (tests/tpm/swtpm.sh, stopped by
+# PID) and runs test_tpm_backend against it.
+EXTRA_DIST += \
+	tests/tpm/swtpm.sh \
+	tests/tpm/tpm_backend.sh \
+	$(NULL)
+
+if HAVE_TPM
+check_PROGRAMS += tests/tpm/test_tpm_backend
+tests_tpm_test_tpm_backend_SOURCES = tests/tpm/test_tpm_backend.c
+tests_tpm_test_tpm_backend_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/agent
+tests_tpm_test_tpm_backend_CFLAGS = $(AM_CFLAGS) $(TSS2_CFLAGS) -pthread
+tests_tpm_test_tpm_backend_LDADD = libwidtpm.la libwidcommon.la \
+	$(TSS2_LIBS) $(CRYPTO_LIBS) -lpthread
+TESTS += tests/tpm/tpm_backend.sh
+endif

@@ -1,1 +1,12 @@
-# tools/agent/tpm.mk: TPM backend (filled in by its owner)
+# tools/agent/tpm.mk: the TPM backend (tpm2-tss ESYS), a convenience
+# library that wid-agent and the TPM tests link when configure found TSS2.
+if HAVE_TPM
+noinst_LTLIBRARIES += libwidtpm.la
+libwidtpm_la_SOURCES = \
+	tools/agent/backend.h \
+	tools/agent/tpm.h \
+	tools/agent/tpm.c \
+	$(NULL)
+libwidtpm_la_CFLAGS = $(AM_CFLAGS) $(TSS2_CFLAGS) -pthread
+libwidtpm_la_LIBADD = $(TSS2_LIBS) $(CRYPTO_LIBS) -lpthread
+endif

@@ -1,0 +1,1262 @@
+/* tools/agent/tpm.c: the TPM 2.0 key backend (tpm2-tss ESYS).
+ *
+ * Each task key is an ordinary signing key created under a persistent
+ * storage key (SRK, WID_TPM_SRK_HANDLE).  Its blob (public + wrapped
+ * private part) stays in agent memory only.  The key has no usable
+ * authValue (USERWITHAUTH clear); its authPolicy, computed here in software,
+ * lets the TPM itself refuse it:
+ *
+ *   PolicyCounterTimer(clock < deadline)      the TPM clock deadline
+ *   PolicyCounterTimer(resetCount == N)       no TPM reset since keygen
+ *   PolicyNV(revocation bit clear)            destroy() sets the bit
+ *   PolicyCommandCode(TPM2_CC_Sign)
+ *
+ * so whoever copies the blob cannot use it after the deadline, after a TPM
+ * reset, or after the task ended.
+ *
+ * Revocation bits live in one TPM_NT_BITS NV index (64 bits).  Once set, a
+ * bit is cleared only by redefining the index ("recycling"), which is done
+ * only when every key that ever got a bit is dead anyway: the TPM was reset
+ * since (resetCount differs), or the TPM clock has passed the latest
+ * deadline handed out (the "horizon").  Epoch and horizon are kept in a
+ * second small NV index, so an agent restart does not forget them.
+ *
+ * TPM access is serialized by one mutex (the TPM runs one command at a
+ * time anyway); each sign loads the key, runs the policy session, signs and
+ * flushes, so at most one task key is loaded at any time.  On a transport
+ * error (swtpm restarted) the backend reconnects once and retries. */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/x509.h>
+
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+
+#include "wid/err.h"
+#include "wid/proto.h"
+#include "backend.h"
+#include "tpm.h"
+
+#define TPM_META_LEN 12u        /* u32 resetCount, u64 horizon (BE) */
+#define TPM_OFF_CLOCK 8u        /* offsetof TPMS_TIME_INFO.clockInfo.clock */
+#define TPM_OFF_RESET 16u       /* ... .clockInfo.resetCount */
+#define TPM_RECONNECT (-1)      /* internal: transport failed, reconnect */
+
+#define TPM_NV_BITS_ATTRS \
+	((TPM2_NT_BITS << TPMA_NV_TPM2_NT_SHIFT) | TPMA_NV_OWNERWRITE | \
+	 TPMA_NV_OWNERREAD | TPMA_NV_AUTHREAD | TPMA_NV_NO_DA)
+#define TPM_NV_META_ATTRS \
+	((TPM2_NT_ORDINARY << TPMA_NV_TPM2_NT_SHIFT) | TPMA_NV_OWNERWRITE | \
+	 TPMA_NV_OWNERREAD | TPMA_NV_AUTHREAD | TPMA_NV_NO_DA)
+#define TPM_KEY_ATTRS \
+	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
+	 TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_SIGN_ENCRYPT | \
+	 TPMA_OBJECT_NODA | TPMA_OBJECT_ADMINWITHPOLICY)
+
+/* The backend: one TPM connection, guarded by `lock`. */
+struct tpm_state {
+	pthread_mutex_t lock;
+	char *conf;                 /* TCTI string */
+	TSS2_TCTI_CONTEXT *tcti;
+	ESYS_CONTEXT *esys;
+	ESYS_TR srk;
+	ESYS_TR nv_bits;
+	ESYS_TR nv_meta;
+	TPM2B_NAME bits_name;       /* name of nv_bits, bound into policies */
+	uint32_t epoch;             /* resetCount the bit state belongs to */
+	uint64_t bits_set;          /* bits set in the NV index (revoked) */
+	uint64_t bits_live;         /* bits held by live keys of this epoch */
+	uint64_t horizon;           /* latest deadline given out this epoch */
+	uint32_t last_rc;
+};
+
+/* One task key: never holds private bytes in clear, only the TPM blob. */
+struct tpm_key {
+	int type;
+	uint32_t reset_count;       /* TPM resetCount at keygen */
+	uint64_t deadline;          /* TPM clock (ms) the key dies at */
+	unsigned bit;               /* revocation bit */
+	TPM2B_PUBLIC pub;
+	TPM2B_PRIVATE priv;
+	size_t spki_len;
+	uint8_t spki[WID_SPKI_MAX];
+};
+
+static void tpm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+tpm_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("wid-agent: tpm: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void
+tpm_log_rc(const char *what, TSS2_RC rc)
+{
+	tpm_log("%s: %s (0x%x)", what, Tss2_RC_Decode(rc), (unsigned)rc);
+}
+
+/* The connection broke (swtpm went away, socket reset). */
+static bool
+rc_is_transport(TSS2_RC rc)
+{
+	unsigned base = rc & 0xffffu;
+
+	if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TCTI_RC_LAYER)
+		return true;
+	return (rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER &&
+	    (base == TSS2_BASE_RC_IO_ERROR || base == TSS2_BASE_RC_NO_CONNECTION);
+}
+
+/* The TPM error number without the handle/session/parameter index. */
+static TSS2_RC
+rc_base(TSS2_RC rc)
+{
+	if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
+		return rc;
+	if (rc & TPM2_RC_FMT1)
+		return rc & (TPM2_RC_FMT1 | 0x3fu);
+	return rc & 0xfffu;
+}
+
+static void
+put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+	put_be32(p, v >> 32);
+	put_be32(p + 4, (uint32_t)v);
+}
+
+static uint64_t
+get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* ---- policy digest, computed in software (TPM 2.0 part 3, 23.x) ---- */
+
+struct chunk {
+	const void *p;
+	size_t n;
+};
+
+static int
+sha256_chunks(const struct chunk *c, size_t nc, uint8_t out[32])
+{
+	EVP_MD_CTX *ctx;
+	unsigned int len = 0;
+	size_t i;
+	int ok;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return WID_E_NOMEM;
+	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (i = 0; ok && i < nc; i++)
+		ok = EVP_DigestUpdate(ctx, c[i].p, c[i].n);
+	ok = ok && EVP_DigestFinal_ex(ctx, out, &len) && len == 32;
+	EVP_MD_CTX_free(ctx);
+	return ok ? WID_OK : WID_E_CRYPTO;
+}
+
+/* PolicyCounterTimer and PolicyNV: args = H(operandB || offset || op);
+ * digest = H(digest || cc || args [|| nvName]). */
+static int
+policy_update_cmp(uint8_t digest[32], TPM2_CC cc, const uint8_t *operand,
+                  size_t operand_len, uint16_t offset, TPM2_EO op,
+                  const TPM2B_NAME *name)
+{
+	uint8_t args[32], tail[4], ccb[4];
+	int r;
+
+	put_be16(tail, offset);
+	put_be16(tail + 2, op);
+	put_be32(ccb, cc);
+	{
+		struct chunk a[] = { { operand, operand_len }, { tail, 4 } };
+		if ((r = sha256_chunks(a, 2, args)) != WID_OK)
+			return r;
+	}
+	{
+		struct chunk d[] = {
+			{ digest, 32 }, { ccb, 4 }, { args, 32 },
+			{ name ? name->name : NULL, name ? name->size : 0 },
+		};
+		return sha256_chunks(d, name ? 4 : 3, digest);
+	}
+}
+
+static int
+policy_digest(const struct tpm_state *st, uint64_t deadline,
+              uint32_t reset_count, unsigned bit, uint8_t ret_digest[32])
+{
+	uint8_t d[32], clock[8], reset[4], mask[8], ccb[8];
+	int r;
+
+	memset(d, 0, sizeof(d));
+	put_be64(clock, deadline);
+	put_be32(reset, reset_count);
+	put_be64(mask, UINT64_C(1) << bit);
+	put_be32(ccb, TPM2_CC_PolicyCommandCode);
+	put_be32(ccb + 4, TPM2_CC_Sign);
+	if ((r = policy_update_cmp(d, TPM2_CC_PolicyCounterTimer, clock, 8,
+	    TPM_OFF_CLOCK, TPM2_EO_UNSIGNED_LT, NULL)) != WID_OK ||
+	    (r = policy_update_cmp(d, TPM2_CC_PolicyCounterTimer, reset, 4,
+	    TPM_OFF_RESET, TPM2_EO_EQ, NULL)) != WID_OK ||
+	    (r = policy_update_cmp(d, TPM2_CC_PolicyNV, mask, 8, 0,
+	    TPM2_EO_BITCLEAR, &st->bits_name)) != WID_OK)
+		return r;
+	{
+		struct chunk c[] = { { d, 32 }, { ccb, 8 } };
+		if ((r = sha256_chunks(c, 2, d)) != WID_OK)
+			return r;
+	}
+	memcpy(ret_digest, d, 32);
+	return WID_OK;
+}
+
+/* ---- TPM plumbing; everything below expects st->lock held ---- */
+
+static int
+clock_inlock(struct tpm_state *st, uint64_t *ret_clock, uint32_t *ret_reset)
+{
+	TPMS_TIME_INFO *t = NULL;
+	TSS2_RC rc;
+
+	rc = Esys_ReadClock(st->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+	    &t);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_log_rc("ReadClock", rc);
+		return rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
+	}
+	*ret_clock = t->clockInfo.clock;
+	*ret_reset = t->clockInfo.resetCount;
+	Esys_Free(t);
+	return WID_OK;
+}
+
+/* Use the storage key at WID_TPM_SRK_HANDLE, creating it if missing. */
+static int
+srk_inlock(struct tpm_state *st)
+{
+	TPM2B_SENSITIVE_CREATE sens = { 0 };
+	TPM2B_DATA outside = { 0 };
+	TPML_PCR_SELECTION pcrs = { 0 };
+	TPM2B_PUBLIC tmpl = { 0 }, *pub = NULL;
+	TPMA_OBJECT need = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+	ESYS_TR primary = ESYS_TR_NONE;
+	TSS2_RC rc;
+	int r = WID_E_CRYPTO;
+
+	rc = Esys_TR_FromTPMPublic(st->esys, WID_TPM_SRK_HANDLE, ESYS_TR_NONE,
+	    ESYS_TR_NONE, ESYS_TR_NONE, &st->srk);
+	if (rc == TSS2_RC_SUCCESS) {
+		rc = Esys_ReadPublic(st->esys, st->srk, ESYS_TR_NONE,
+		    ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL, NULL);
+		if (rc != TSS2_RC_SUCCESS) {
+			tpm_log_rc("ReadPublic(SRK)", rc);
+			goto out;
+		}
+		if ((pub->publicArea.objectAttributes & need) != need ||
+		    (pub->publicArea.objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT)) {
+			tpm_log("0x%x is not a storage key", WID_TPM_SRK_HANDLE);
+			goto out;
+		}
+		r = WID_OK;
+		goto out;
+	}
+	if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER &&
+	    (rc & TSS2_RC_LAYER_MASK) != TSS2_RESMGR_TPM_RC_LAYER) {
+		tpm_log_rc("SRK lookup", rc);
+		goto out;
+	}
+	/* The TCG storage key template (ECC P-256, AES-128-CFB). */
+	tmpl.publicArea.type = TPM2_ALG_ECC;
+	tmpl.publicArea.nameAlg = TPM2_ALG_SHA256;
+	tmpl.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM |
+	    TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+	    TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA |
+	    TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+	tmpl.publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_AES;
+	tmpl.publicArea.parameters.eccDetail.symmetric.keyBits.aes = 128;
+	tmpl.publicArea.parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+	tmpl.publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+	tmpl.publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+	tmpl.publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+	tmpl.publicArea.unique.ecc.x.size = 32;
+	tmpl.publicArea.unique.ecc.y.size = 32;
+	rc = Esys_CreatePrimary(st->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
+	    ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs,
+	    &primary, NULL, NULL, NULL, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_log_rc("CreatePrimary(SRK)", rc);
+		goto out;
+	}
+	rc = Esys_EvictControl(st->esys, ESYS_TR_RH_OWNER, primary,
+	    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, WID_TPM_SRK_HANDLE,
+	    &st->srk);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_log_rc("EvictControl(SRK)", rc);
+		goto out;
+	}
+	tpm_log("created storage key 0x%x", WID_TPM_SRK_HANDLE);
+	r = WID_OK;
+ out:
+	if (primary != ESYS_TR_NONE)
+		Esys_FlushContext(st->esys, primary);
+	Esys_Free(pub);
+	return r;
+}
+
+static int
+nv_write_meta_inlock(struct tpm_state *st, uint32_t epoch, uint64_t horizon)
+{
+	TPM2B_MAX_NV_BUFFER b = { .size = TPM_META_LEN };
+	TSS2_RC rc;
+
+	put_be32(b.buffer, epoch);
+	put_be64(b.buffer + 4, horizon);
+	rc = Esys_NV_Write(st->esys, ESYS_TR_RH_OWNER, st->nv_meta,
+	    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &b, 0);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_log_rc("NV_Write(meta)", rc);
+		return rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
+	}
+	return WID_OK;
+}
+
+/* Opens the NV index at `handle`, defining (and first writing) it if
+ * missing; refuses an index with other attributes or size. */
+static int
+nv_open_inlock(struct tpm_state *st, TPM2_HANDLE handle, TPMA_NV attrs,
+               uint16_t size, ESYS_TR *ret_tr)
+{
+	TPM2B_NV_PUBLIC tmpl = { 0 }, *pub = NULL;
+	TPM2B_AUTH auth = { 0 };
+	TPM2B_MAX_NV_BUFFER zero = { .size = size };
+	ESYS_TR tr = ESYS_TR_NONE;
+	TSS2_RC rc;
+	int r = WID_E_CRYPTO;
+
+	rc = Esys_TR_FromTPMPublic(st->esys, handle, ESYS_TR_NONE,
+	    ESYS_TR_NONE, ESYS_TR_NONE, &tr);
+	if (rc == TSS2_RC_SUCCESS) {
+		rc = Esys_NV_ReadPublic(st->esys, tr, ESYS_TR_NONE,
+		    ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
+		if (rc != TSS2_RC_SUCCESS) {
+			tpm_log_rc("NV_ReadPublic", rc);
+			goto out;
+		}
+		if ((pub->nvPublic.attributes & ~TPMA_NV_WRITTEN) != attrs ||
+		    pub->nvPublic.dataSize != size ||
+		    pub->nvPublic.nameAlg != TPM2_ALG_SHA256 ||
+		    pub->nvPublic.authPolicy.size != 0) {
+			tpm_log("NV index 0x%x exists with other attributes",
+			    handle);
+			goto out;
+		}
+		if (pub->nvPublic.attributes & TPMA_NV_WRITTEN) {
+			r = WID_OK;
+			goto out;
+		}
+	} else {
+		if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER &&
+		    (rc & TSS2_RC_LAYER_MASK) != TSS2_RESMGR_TPM_RC_LAYER) {
+			tpm_log_rc("NV lookup", rc);
+			goto out;
+		}
+		tmpl.nvPublic.nvIndex = handle;
+		tmpl.nvPublic.nameAlg = TPM2_ALG_SHA256;
+		tmpl.nvPublic.attributes = attrs;
+		tmpl.nvPublic.dataSize = size;
+		rc = Esys_NV_DefineSpace(st->esys, ESYS_TR_RH_OWNER,
+		    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &auth, &tmpl,
+		    &tr);
+		if (rc != TSS2_RC_SUCCESS) {
+			tpm_log_rc("NV_DefineSpace", rc);
+			goto out;
+		}
+	}
+	/* PolicyNV needs a written index; its name changes with WRITTEN. */
+	if ((attrs >> TPMA_NV_TPM2_NT_SHIFT & 0xf) == TPM2_NT_BITS)
+		rc = Esys_NV_SetBits(st->esys, ESYS_TR_RH_OWNER, tr,
+		    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, 0);
+	else
+		rc = Esys_NV_Write(st->esys, ESYS_TR_RH_OWNER, tr,
+		    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &zero, 0);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_log_rc("NV first write", rc);
+		goto out;
+	}
+	r = WID_OK;
+ out:
+	Esys_Free(pub);
+	if (r == WID_OK)
+		*ret_tr = tr;
+	else if (tr != ESYS_TR_NONE)
+		Esys_TR_Close(st->esys, &tr);
+	return r;
+}
+
+static int
+nv_read_inlock(struct tpm_state *st, ESYS_TR tr, uint16_t size, uint8_t *out)
+{
+	TPM2B_MAX_NV_BUFFER *b = NULL;
+	TSS2_RC rc;
+	int r = WID_E_CRYPTO;
+
+	rc = Esys_NV_Read(st->esys, tr, tr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+	    ESYS_TR_NONE, size, 0, &b);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_log_rc("NV_Read", rc);
+		r = rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
+		goto out;
+	}
+	if (b->size != size)
+		goto out;
+	memcpy(out, b->buffer, size);
+	r = WID_OK;
+ out:
+	Esys_Free(b);
+	return r;
+}
+
+static int
+bits_name_inlock(struct tpm_state *st)
+{
+	TPM2B_NV_PUBLIC *pub = NULL;
+	TPM2B_NAME *name = NULL;
+	TSS2_RC rc;
+
+	/* Refresh: the name covers TPMA_NV_WRITTEN. */
+	rc = Esys_NV_ReadPublic(st->esys, st->nv_bits, ESYS_TR_NONE,
+	    ESYS_TR_NONE, ESYS_TR_NONE, &pub, &name);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_log_rc("NV_ReadPublic(bits)", rc);
+		return WID_E_CRYPTO;
+	}
+	st->bits_name = *name;
+	Esys_Free(pub);
+	Esys_Free(name);
+	return WID_OK;
+}
+
+/* Clears all revocation bits by redefining the index.  Only when every
+ * key that got a bit is dead (see the file comment). */
+static int
+recycle_inlock(struct tpm_state *st, uint32_t epoch)
+{
+	TSS2_RC rc;
+	int r;
+
+	rc = Esys_NV_UndefineSpace(st->esys, ESYS_TR_RH_OWNER, st->nv_bits,
+	    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_log_rc("NV_UndefineSpace(bits)", rc);
+		return WID_E_CRYPTO;
+	}
+	st->nv_bits = ESYS_TR_NONE;
+	if ((r = nv_open_inlock(st, WID_TPM_NV_BITS, TPM_NV_BITS_ATTRS, 8,
+	    &st->nv_bits)) != WID_OK ||
+	    (r = bits_name_inlock(st)) != WID_OK ||
+	    (r = nv_write_meta_inlock(st, epoch, 0)) != WID_OK)
+		return r;
+	st->epoch = epoch;
+	st->bits_set = 0;
+	st->horizon = 0;
+	return WID_OK;
+}
+
+/* Reads the revocation state; recycles the bits if all their keys died. */
+static int
+sync_bits_inlock(struct tpm_state *st)
+{
+	uint8_t meta[TPM_META_LEN], bits[8];
+	uint64_t clock, horizon;
+	uint32_t epoch, meta_epoch;
+	int r;
+
+	if ((r = clock_inlock(st, &clock, &epoch)) != WID_OK ||
+	    (r = nv_read_inlock(st, st->nv_meta, TPM_META_LEN, meta)) != WID_OK ||
+	    (r = nv_read_inlock(st, st->nv_bits, 8, bits)) != WID_OK)
+		return r;
+	meta_epoch = (uint32_t)meta[0] << 24 | meta[1] << 16 | meta[2] << 8 |
+	    meta[3];
+	horizon = get_be64(meta + 4);
+	if (epoch != st->epoch)
+		st->bits_live = 0;      /* keys of an older epoch are dead */
+	if (meta_epoch != epoch || clock >= horizon) {
+		if (get_be64(bits) != 0 || meta_epoch != epoch)
+			return recycle_inlock(st, epoch);
+		horizon = 0;
+	}
+	st->epoch = epoch;
+	st->bits_set = get_be64(bits);
+	st->horizon = horizon;
+	return WID_OK;
+}
+
+static void
+disconnect_inlock(struct tpm_state *st)
+{
+	if (st->esys != NULL)
+		Esys_Finalize(&st->esys);
+	if (st->tcti != NULL)
+		Tss2_TctiLdr_Finalize(&st->tcti);
+	st->esys = NULL;
+	st->tcti = NULL;
+	st->srk = st->nv_bits = st->nv_meta = ESYS_TR_NONE;
+}
+
+static int
+connect_inlock(struct tpm_state *st)
+{
+	TSS2_RC rc;
+	int r = WID_E_CRYPTO;
+
+	rc = Tss2_TctiLdr_Initialize(st->conf, &st->tcti);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_log_rc("TCTI initialize", rc);
+		goto out;
+	}
+	rc = Esys_Initialize(&st->esys, st->tcti, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_log_rc("Esys_Initialize", rc);
+		goto out;
+	}
+	rc = Esys_Startup(st->esys, TPM2_SU_CLEAR);
+	if (rc != TSS2_RC_SUCCESS && rc != TPM2_RC_INITIALIZE) {
+		tpm_log_rc("Startup", rc);
+		goto out;
+	}
+	if ((r = srk_inlock(st)) != WID_OK ||
+	    (r = nv_open_inlock(st, WID_TPM_NV_META, TPM_NV_META_ATTRS,
+	    TPM_META_LEN, &st->nv_meta)) != WID_OK ||
+	    (r = nv_open_inlock(st, WID_TPM_NV_BITS, TPM_NV_BITS_ATTRS, 8,
+	    &st->nv_bits)) != WID_OK ||
+	    (r = bits_name_inlock(st)) != WID_OK ||
+	    (r = sync_bits_inlock(st)) != WID_OK) {
+		if (r == TPM_RECONNECT)
+			r = WID_E_CRYPTO;
+		goto out;
+	}
+	r = WID_OK;
+ out:
+	if (r != WID_OK)
+		disconnect_inlock(st);
+	return r;
+}
+
+static int
+reconnect_inlock(struct tpm_state *st)
+{
+	tpm_log("connection to the TPM lost, reconnecting");
+	disconnect_inlock(st);
+	return connect_inlock(st);
+}
+
+/* ---- ops ---- */
+
+static int
+tpm_open(const char *conf, void **ret_state)
+{
+	struct tpm_state *st;
+	int r;
+
+	*ret_state = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return WID_E_NOMEM;
+	if ((st->conf = strdup(conf != NULL ? conf : "device:/dev/tpmrm0")) ==
+	    NULL) {
+		free(st);
+		return WID_E_NOMEM;
+	}
+	st->srk = st->nv_bits = st->nv_meta = ESYS_TR_NONE;
+	if (pthread_mutex_init(&st->lock, NULL) != 0) {
+		free(st->conf);
+		free(st);
+		return WID_E_INTERNAL;
+	}
+	/* Epoch is unknown until the first sync. */
+	st->epoch = UINT32_MAX;
+	if ((r = connect_inlock(st)) != WID_OK) {
+		pthread_mutex_destroy(&st->lock);
+		free(st->conf);
+		free(st);
+		return r;
+	}
+	*ret_state = st;
+	return WID_OK;
+}
+
+static void
+tpm_close(void *state)
+{
+	struct tpm_state *st = state;
+
+	if (st == NULL)
+		return;
+	pthread_mutex_lock(&st->lock);
+	disconnect_inlock(st);
+	pthread_mutex_unlock(&st->lock);
+	pthread_mutex_destroy(&st->lock);
+	free(st->conf);
+	free(st);
+}
+
+static int
+make_spki(const TPM2B_PUBLIC *pub, uint8_t *out, size_t *ret_len)
+{
+	const TPMT_PUBLIC *p = &pub->publicArea;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	BIGNUM *n = NULL, *e = NULL;
+	uint8_t point[1 + 2 * 48];
+	unsigned char *q;
+	size_t fsize = 0;
+	int len, r = WID_E_CRYPTO;
+
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL)
+		goto out;
+	if (p->type == TPM2_ALG_ECC) {
+		const char *group;
+		const TPMS_ECC_POINT *u = &p->unique.ecc;
+
+		switch (p->parameters.eccDetail.curveID) {
+		case TPM2_ECC_NIST_P256: group = "P-256"; fsize = 32; break;
+		case TPM2_ECC_NIST_P384: group = "P-384"; fsize = 48; break;
+		default: goto out;
+		}
+		if (u->x.size > fsize || u->y.size > fsize)
+			goto out;
+		memset(point, 0, sizeof(point));
+		point[0] = 0x04;
+		memcpy(point + 1 + fsize - u->x.size, u->x.buffer, u->x.size);
+		memcpy(point + 1 + 2 * fsize - u->y.size, u->y.buffer, u->y.size);
+		if (!OSSL_PARAM_BLD_push_utf8_string(bld,
+		    OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
+		    !OSSL_PARAM_BLD_push_octet_string(bld,
+		    OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * fsize))
+			goto out;
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	} else if (p->type == TPM2_ALG_RSA) {
+		uint32_t exp = p->parameters.rsaDetail.exponent;
+
+		if ((n = BN_bin2bn(p->unique.rsa.buffer, p->unique.rsa.size,
+		    NULL)) == NULL || (e = BN_new()) == NULL ||
+		    !BN_set_word(e, exp != 0 ? exp : 65537) ||
+		    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+		    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
+			goto out;
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	} else
+		goto out;
+	if (ctx == NULL || (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+		goto out;
+	if ((len = i2d_PUBKEY(pkey, NULL)) <= 0 || len > WID_SPKI_MAX)
+		goto out;
+	q = out;
+	if (i2d_PUBKEY(pkey, &q) != len)
+		goto out;
+	*ret_len = (size_t)len;
+	r = WID_OK;
+ out:
+	EVP_PKEY_free(pkey);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(n);
+	BN_free(e);
+	return r;
+}
+
+static int
+template_for(int key_type, TPM2B_PUBLIC *t)
+{
+	TPMT_PUBLIC *p = &t->publicArea;
+
+	memset(t, 0, sizeof(*t));
+	p->nameAlg = TPM2_ALG_SHA256;
+	p->objectAttributes = TPM_KEY_ATTRS;
+	switch (key_type) {
+	case WID_KEY_EC_P256:
+	case WID_KEY_EC_P384:
+		p->type = TPM2_ALG_ECC;
+		p->parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
+		p->parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+		p->parameters.eccDetail.curveID = key_type == WID_KEY_EC_P256 ?
+		    TPM2_ECC_NIST_P256 : TPM2_ECC_NIST_P384;
+		p->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+		return WID_OK;
+	case WID_KEY_RSA2048:
+	case WID_KEY_RSA3072:
+		p->type = TPM2_ALG_RSA;
+		p->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
+		p->parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+		p->parameters.rsaDetail.keyBits = key_type == WID_KEY_RSA2048 ?
+		    2048 : 3072;
+		p->parameters.rsaDetail.exponent = 0;
+		return WID_OK;
+	case WID_KEY_ED25519:
+		tpm_log("TPM 2.0 has no Ed25519: use the soft backend or an EC key");
+		return WID_E_UNSUPPORTED;
+	default:
+		return WID_E_BADARG;
+	}
+}
+
+static int
+keygen_inlock(struct tpm_state *st, struct tpm_key *k, uint32_t ttl)
+{
+	TPM2B_SENSITIVE_CREATE sens = { 0 };
+	TPM2B_DATA outside = { 0 };
+	TPML_PCR_SELECTION pcrs = { 0 };
+	TPM2B_PRIVATE *priv = NULL;
+	TPM2B_PUBLIC *pub = NULL;
+	uint64_t clock, free_bits, ms = (uint64_t)ttl * 1000;
+	uint32_t epoch;
+	unsigned bit;
+	TSS2_RC rc;
+	int r;
+
+	if ((r = clock_inlock(st, &clock, &epoch)) != WID_OK)
+		goto out;
+	if (epoch != st->epoch && (r = sync_bits_inlock(st)) != WID_OK)
+		goto out;
+	if (clock > UINT64_MAX - ms) {
+		r = WID_E_BADARG;
+		goto out;
+	}
+	k->deadline = clock + ms;
+	k->reset_count = epoch;
+	free_bits = ~(st->bits_set | st->bits_live);
+	if (free_bits == 0 && clock >= st->horizon) {
+		if ((r = recycle_inlock(st, epoch)) != WID_OK)
+			goto out;
+		free_bits = ~st->bits_live;
+	}
+	if (free_bits == 0) {
+		tpm_log("no free revocation bit until TPM clock %llu",
+		    (unsigned long long)st->horizon);
+		r = WID_E_LIMIT;
+		goto out;
+	}
+	for (bit = 0; !(free_bits >> bit & 1); bit++)
+		;
+	k->bit = bit;
+	/* Record the horizon before the key exists. */
+	if (k->deadline > st->horizon) {
+		if ((r = nv_write_meta_inlock(st, epoch, k->deadline)) != WID_OK)
+			goto out;
+		st->horizon = k->deadline;
+	}
+	k->pub.publicArea.authPolicy.size = 32;
+	if ((r = policy_digest(st, k->deadline, epoch, bit,
+	    k->pub.publicArea.authPolicy.buffer)) != WID_OK)
+		goto out;
+	rc = Esys_Create(st->esys, st->srk, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+	    ESYS_TR_NONE, &sens, &k->pub, &outside, &pcrs, &priv, &pub, NULL,
+	    NULL, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_log_rc("Create", rc);
+		r = rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
+		goto out;
+	}
+	k->pub = *pub;
+	k->priv = *priv;
+	st->bits_live |= UINT64_C(1) << bit;
+	r = WID_OK;
+ out:
+	Esys_Free(pub);
+	if (priv != NULL) {
+		OPENSSL_cleanse(priv, sizeof(*priv));
+		Esys_Free(priv);
+	}
+	return r;
+}
+
+static void
+key_free(struct tpm_key *k)
+{
+	if (k == NULL)
+		return;
+	OPENSSL_cleanse(k, sizeof(*k));
+	free(k);
+}
+
+static int
+tpm_keygen(void *state, int key_type, uint32_t ttl, void **ret_key)
+{
+	struct tpm_state *st = state;
+	struct tpm_key *k;
+	int r;
+
+	*ret_key = NULL;
+	if (ttl == 0)
+		return WID_E_BADARG;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return WID_E_NOMEM;
+	k->type = key_type;
+	if ((r = template_for(key_type, &k->pub)) != WID_OK)
+		goto out;
+	pthread_mutex_lock(&st->lock);
+	if (st->esys == NULL)
+		r = TPM_RECONNECT;
+	else
+		r = keygen_inlock(st, k, ttl);
+	if (r == TPM_RECONNECT && (r = reconnect_inlock(st)) == WID_OK) {
+		template_for(key_type, &k->pub);
+		r = keygen_inlock(st, k, ttl);
+		if (r == TPM_RECONNECT)
+			r = WID_E_CRYPTO;
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (r != WID_OK)
+		goto out;
+	if ((r = make_spki(&k->pub, k->spki, &k->spki_len)) != WID_OK) {
+		tpm_log("cannot encode the public key");
+		goto out;
+	}
+	*ret_key = k;
+	k = NULL;
+ out:
+	if (k != NULL && r != WID_OK && k->priv.size != 0) {
+		/* Made but unusable here: give its bit back as revoked. */
+		pthread_mutex_lock(&st->lock);
+		if (k->reset_count == st->epoch)
+			st->bits_live &= ~(UINT64_C(1) << k->bit);
+		pthread_mutex_unlock(&st->lock);
+	}
+	key_free(k);
+	return r;
+}
+
+static int
+tpm_spki(void *state, void *key, uint8_t *out, size_t *ret_len)
+{
+	struct tpm_key *k = key;
+
+	memcpy(out, k->spki, k->spki_len);
+	*ret_len = k->spki_len;
+	return WID_OK;
+}
+
+/* Hash algorithm and size for a digest of `len` bytes. */
+static int
+hash_by_len(size_t len, TPMI_ALG_HASH *ret_alg)
+{
+	switch (len) {
+	case 20: *ret_alg = TPM2_ALG_SHA1; return WID_OK;
+	case 32: *ret_alg = TPM2_ALG_SHA256; return WID_OK;
+	case 48: *ret_alg = TPM2_ALG_SHA384; return WID_OK;
+	case 64: *ret_alg = TPM2_ALG_SHA512; return WID_OK;
+	default: return WID_E_MECH;
+	}
+}
+
+static int
+hash_by_wid(int hash, TPMI_ALG_HASH *ret_alg, size_t *ret_len)
+{
+	switch (hash) {
+	case WID_HASH_SHA1: *ret_alg = TPM2_ALG_SHA1; *ret_len = 20; break;
+	case WID_HASH_SHA256: *ret_alg = TPM2_ALG_SHA256; *ret_len = 32; break;
+	case WID_HASH_SHA384: *ret_alg = TPM2_ALG_SHA384; *ret_len = 48; break;
+	case WID_HASH_SHA512: *ret_alg = TPM2_ALG_SHA512; *ret_len = 64; break;
+	default: return WID_E_MECH;
+	}
+	return WID_OK;
+}
+
+/* RFC 8017 9.2 note 1: the DER DigestInfo prefixes the TPM can sign. */
+static const struct {
+	TPMI_ALG_HASH alg;
+	uint8_t len;
+	uint8_t prefix[19];
+	uint8_t prefix_len;
+} digest_infos[] = {
+	{ TPM2_ALG_SHA1, 20, { 0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e,
+	    0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14 }, 15 },
+	{ TPM2_ALG_SHA256, 32, { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+	    0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+	    0x20 }, 19 },
+	{ TPM2_ALG_SHA384, 48, { 0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60,
+	    0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04,
+	    0x30 }, 19 },
+	{ TPM2_ALG_SHA512, 64, { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60,
+	    0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04,
+	    0x40 }, 19 },
+};
+
+/* Turns a request into the TPM's digest and scheme. */
+static int
+sign_params(const struct tpm_key *k, const struct wid_sign_req *req,
+            TPM2B_DIGEST *ret_digest, TPMT_SIG_SCHEME *ret_scheme)
+{
+	const uint8_t *d = req->data;
+	size_t dlen = req->data_len, want, i;
+	TPMI_ALG_HASH alg;
+	bool ec = k->type == WID_KEY_EC_P256 || k->type == WID_KEY_EC_P384;
+	int r;
+
+	memset(ret_scheme, 0, sizeof(*ret_scheme));
+	switch (req->alg) {
+	case WID_SIG_ECDSA:
+		if (!ec || (r = hash_by_len(dlen, &alg)) != WID_OK)
+			return WID_E_MECH;
+		ret_scheme->scheme = TPM2_ALG_ECDSA;
+		ret_scheme->details.ecdsa.hashAlg = alg;
+		break;
+	case WID_SIG_RSA_PKCS1:
+		if (ec)
+			return WID_E_MECH;
+		for (i = 0; i < sizeof(digest_infos) / sizeof(digest_infos[0]);
+		    i++) {
+			if (dlen == (size_t)digest_infos[i].prefix_len +
+			    digest_infos[i].len && memcmp(d,
+			    digest_infos[i].prefix, digest_infos[i].prefix_len) == 0)
+				break;
+		}
+		if (i == sizeof(digest_infos) / sizeof(digest_infos[0]))
+			return WID_E_MECH;  /* raw or unknown: TPM cannot */
+		alg = digest_infos[i].alg;
+		d += digest_infos[i].prefix_len;
+		dlen = digest_infos[i].len;
+		ret_scheme->scheme = TPM2_ALG_RSASSA;
+		ret_scheme->details.rsassa.hashAlg = alg;
+		break;
+	case WID_SIG_RSA_PSS:
+		if (ec || hash_by_wid(req->hash, &alg, &want) != WID_OK ||
+		    dlen != want || req->salt != want)
+			return WID_E_MECH;  /* the TPM's salt is the hash length */
+		ret_scheme->scheme = TPM2_ALG_RSAPSS;
+		ret_scheme->details.rsapss.hashAlg = alg;
+		break;
+	default:
+		return WID_E_MECH;
+	}
+	if (dlen > sizeof(ret_digest->buffer))
+		return WID_E_MECH;
+	ret_digest->size = dlen;
+	memcpy(ret_digest->buffer, d, dlen);
+	return WID_OK;
+}
+
+/* After TPM_RC_POLICY: why did the TPM refuse? */
+static int
+policy_reason_inlock(struct tpm_state *st, const struct tpm_key *k,
+                     TSS2_RC rc)
+{
+	uint8_t bits[8];
+	uint64_t clock;
+	uint32_t reset;
+	int r;
+
+	if ((r = clock_inlock(st, &clock, &reset)) != WID_OK)
+		return WID_E_CRYPTO;
+	if (clock >= k->deadline) {
+		tpm_log("TPM refused the key: %s (0x%x): TPM clock %llu past "
+		    "the deadline %llu", Tss2_RC_Decode(rc), (unsigned)rc,
+		    (unsigned long long)clock, (unsigned long long)k->deadline);
+		return WID_E_EXPIRED;
+	}
+	if (reset != k->reset_count) {
+		tpm_log("TPM refused the key: %s (0x%x): TPM reset since keygen "
+		    "(resetCount %u, key %u)", Tss2_RC_Decode(rc), (unsigned)rc,
+		    reset, k->reset_count);
+		if (reset != st->epoch)
+			(void)sync_bits_inlock(st);     /* new epoch */
+		return WID_E_CRYPTO;
+	}
+	if (nv_read_inlock(st, st->nv_bits, 8, bits) == WID_OK &&
+	    (get_be64(bits) >> k->bit & 1)) {
+		tpm_log("TPM refused the key: %s (0x%x): key revoked",
+		    Tss2_RC_Decode(rc), (unsigned)rc);
+		return WID_E_ENDED;
+	}
+	tpm_log_rc("TPM refused the key", rc);
+	return WID_E_CRYPTO;
+}
+
+static int
+sign_inlock(struct tpm_state *st, const struct tpm_key *k,
+            const TPM2B_DIGEST *digest, const TPMT_SIG_SCHEME *scheme,
+            TPMT_SIGNATURE **ret_sig)
+{
+	static const TPMT_SYM_DEF sym_null = { .algorithm = TPM2_ALG_NULL };
+	TPMT_TK_HASHCHECK check = {
+		.tag = TPM2_ST_HASHCHECK, .hierarchy = TPM2_RH_NULL,
+	};
+	TPM2B_OPERAND clock = { .size = 8 }, reset = { .size = 4 },
+	    mask = { .size = 8 };
+	ESYS_TR key = ESYS_TR_NONE, sess = ESYS_TR_NONE;
+	const char *what;
+	TSS2_RC rc;
+	int r = WID_E_CRYPTO;
+
+	put_be64(clock.buffer, k->deadline);
+	put_be32(reset.buffer, k->reset_count);
+	put_be64(mask.buffer, UINT64_C(1) << k->bit);
+
+	what = "Load";
+	rc = Esys_Load(st->esys, st->srk, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+	    ESYS_TR_NONE, &k->priv, &k->pub, &key);
+	if (rc != TSS2_RC_SUCCESS)
+		goto fail;
+	what = "StartAuthSession";
+	rc = Esys_StartAuthSession(st->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+	    ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_POLICY,
+	    &sym_null, TPM2_ALG_SHA256, &sess);
+	if (rc != TSS2_RC_SUCCESS)
+		goto fail;
+	/* The session ends with the Sign command. */
+	rc = Esys_TRSess_SetAttributes(st->esys, sess, 0,
+	    TPMA_SESSION_CONTINUESESSION);
+	if (rc != TSS2_RC_SUCCESS)
+		goto fail;
+	what = "PolicyCounterTimer(clock)";
+	rc = Esys_PolicyCounterTimer(st->esys, sess, ESYS_TR_NONE,
+	    ESYS_TR_NONE, ESYS_TR_NONE, &clock, TPM_OFF_CLOCK,
+	    TPM2_EO_UNSIGNED_LT);
+	if (rc != TSS2_RC_SUCCESS)
+		goto fail;
+	what = "PolicyCounterTimer(resetCount)";
+	rc = Esys_PolicyCounterTimer(st->esys, sess, ESYS_TR_NONE,
+	    ESYS_TR_NONE, ESYS_TR_NONE, &reset, TPM_OFF_RESET, TPM2_EO_EQ);
+	if (rc != TSS2_RC_SUCCESS)
+		goto fail;
+	what = "PolicyNV";
+	rc = Esys_PolicyNV(st->esys, st->nv_bits, st->nv_bits, sess,
+	    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &mask, 0,
+	    TPM2_EO_BITCLEAR);
+	if (rc != TSS2_RC_SUCCESS)
+		goto fail;
+	what = "PolicyCommandCode";
+	rc = Esys_PolicyCommandCode(st->esys, sess, ESYS_TR_NONE, ESYS_TR_NONE,
+	    ESYS_TR_NONE, TPM2_CC_Sign);
+	if (rc != TSS2_RC_SUCCESS)
+		goto fail;
+	what = "Sign";
+	rc = Esys_Sign(st->esys, key, sess, ESYS_TR_NONE, ESYS_TR_NONE, digest,
+	    scheme, &check, ret_sig);
+	if (rc != TSS2_RC_SUCCESS)
+		goto fail;
+	sess = ESYS_TR_NONE;    /* flushed by the TPM (continueSession clear) */
+	st->last_rc = 0;
+	r = WID_OK;
+	goto out;
+ fail:
+	st->last_rc = rc;
+	if (rc_is_transport(rc)) {
+		tpm_log_rc(what, rc);
+		r = TPM_RECONNECT;
+		key = sess = ESYS_TR_NONE;  /* gone with the connection */
+		goto out;
+	}
+	switch (rc_base(rc)) {
+	case TPM2_RC_POLICY:
+	case TPM2_RC_POLICY_FAIL:
+	case TPM2_RC_EXPIRED:
+		r = policy_reason_inlock(st, k, rc);
+		break;
+	case TPM2_RC_HASH:
+	case TPM2_RC_SCHEME:
+	case TPM2_RC_SIZE:
+		tpm_log_rc(what, rc);
+		r = WID_E_MECH;
+		break;
+	default:
+		tpm_log_rc(what, rc);
+		r = WID_E_CRYPTO;
+		break;
+	}
+ out:
+	if (sess != ESYS_TR_NONE)
+		Esys_FlushContext(st->esys, sess);
+	if (key != ESYS_TR_NONE)
+		Esys_FlushContext(st->esys, key);
+	return r;
+}
+
+static int
+tpm_sign(void *state, void *key, const struct wid_sign_req *req,
+         uint8_t *sig, size_t *ret_len)
+{
+	struct tpm_state *st = state;
+	struct tpm_key *k = key;
+	TPMT_SIGNATURE *s = NULL;
+	TPMT_SIG_SCHEME scheme;
+	TPM2B_DIGEST digest;
+	size_t fsize, len = 0;
+	int r;
+
+	*ret_len = 0;
+	if (req->data == NULL && req->data_len != 0)
+		return WID_E_BADARG;
+	if ((r = sign_params(k, req, &digest, &scheme)) != WID_OK)
+		return r;
+	pthread_mutex_lock(&st->lock);
+	if (st->esys == NULL)
+		r = TPM_RECONNECT;
+	else
+		r = sign_inlock(st, k, &digest, &scheme, &s);
+	if (r == TPM_RECONNECT && (r = reconnect_inlock(st)) == WID_OK) {
+		r = sign_inlock(st, k, &digest, &scheme, &s);
+		if (r == TPM_RECONNECT)
+			r = WID_E_CRYPTO;
+	}
+	pthread_mutex_unlock(&st->lock);
+	OPENSSL_cleanse(&digest, sizeof(digest));
+	if (r != WID_OK)
+		goto out;
+	r = WID_E_CRYPTO;
+	if (s->sigAlg == TPM2_ALG_ECDSA) {
+		const TPMS_SIGNATURE_ECC *e = &s->signature.ecdsa;
+
+		fsize = k->type == WID_KEY_EC_P256 ? 32 : 48;
+		if (e->signatureR.size > fsize || e->signatureS.size > fsize)
+			goto out;
+		memset(sig, 0, 2 * fsize);
+		memcpy(sig + fsize - e->signatureR.size, e->signatureR.buffer,
+		    e->signatureR.size);
+		memcpy(sig + 2 * fsize - e->signatureS.size,
+		    e->signatureS.buffer, e->signatureS.size);
+		len = 2 * fsize;
+	} else if (s->sigAlg == TPM2_ALG_RSASSA || s->sigAlg == TPM2_ALG_RSAPSS) {
+		const TPM2B_PUBLIC_KEY_RSA *rs = &s->signature.rsassa.sig;
+
+		if (rs->size > WID_SIG_MAX)
+			goto out;
+		memcpy(sig, rs->buffer, rs->size);
+		len = rs->size;
+	} else
+		goto out;
+	*ret_len = len;
+	r = WID_OK;
+ out:
+	Esys_Free(s);
+	return r;
+}
+
+static int
+revoke_inlock(struct tpm_state *st, struct tpm_key *k)
+{
+	uint64_t clock;
+	uint32_t epoch;
+	TSS2_RC rc;
+	int r;
+
+	if ((r = clock_inlock(st, &clock, &epoch)) != WID_OK)
+		return r;
+	if (epoch != st->epoch && (r = sync_bits_inlock(st)) != WID_OK)
+		return r;
+	if (k->reset_count != st->epoch)
+		return WID_OK;  /* dead already: the TPM was reset */
+	rc = Esys_NV_SetBits(st->esys, ESYS_TR_RH_OWNER, st->nv_bits,
+	    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+	    UINT64_C(1) << k->bit);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_log_rc("NV_SetBits", rc);
+		return rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
+	}
+	st->bits_set |= UINT64_C(1) << k->bit;
+	return WID_OK;
+}
+
+int
+wid_tpm_revoke(void *state, void *key)
+{
+	struct tpm_state *st = state;
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	r = st->esys == NULL ? TPM_RECONNECT : revoke_inlock(st, key);
+	if (r == TPM_RECONNECT && (r = reconnect_inlock(st)) == WID_OK) {
+		r = revoke_inlock(st, key);
+		if (r == TPM_RECONNECT)
+			r = WID_E_CRYPTO;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+uint32_t
+wid_tpm_last_rc(void *state)
+{
+	struct tpm_state *st = state;
+	uint32_t rc;
+
+	pthread_mutex_lock(&st->lock);
+	rc = st->last_rc;
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+static void
+tpm_destroy(void *state, void *key)
+{
+	struct tpm_state *st = state;
+	struct tpm_key *k = key;
+
+	if (k == NULL)
+		return;
+	if (wid_tpm_revoke(st, k) != WID_OK)
+		tpm_log("could not revoke a key in the TPM; its deadline "
+		    "still holds");
+	pthread_mutex_lock(&st->lock);
+	if (k->reset_count == st->epoch)
+		st->bits_live &= ~(UINT64_C(1) << k->bit);
+	pthread_mutex_unlock(&st->lock);
+	key_free(k);
+}
+
+const struct wid_backend_ops wid_backend_tpm = {
+	.name = "tpm",
+	.open = tpm_open,
+	.close = tpm_close,
+	.keygen = tpm_keygen,
+	.spki = tpm_spki,
+	.sign = tpm_sign,
+	.destroy = tpm_destroy,
+};
