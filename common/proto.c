@@ -151,12 +151,16 @@ wid_task_encode(struct wid_buf *b, const struct wid_task *t)
 	wid_put_u8(b, t->state);
 	wid_put_u8(b, t->key_type);
 	wid_put_u8(b, t->backend);
+	wid_put_u8(b, t->flags);
 	wid_put_u64(b, t->serial);
 	wid_put_bytes(b, t->key_id, WID_KEY_ID_LEN);
 	wid_put_u32(b, t->requester_uid);
 	wid_put_u32(b, t->executor_uid);
 	wid_put_u32(b, t->bound_pid);
+	wid_put_u32(b, t->approver_uid);
+	wid_put_str(b, t->scope);
 	wid_put_str(b, t->requested_by);
+	wid_put_str(b, t->approver);
 	wid_put_str(b, t->intent);
 	wid_put_u64(b, (uint64_t)t->created);
 	wid_put_u64(b, (uint64_t)t->expires);
@@ -176,6 +180,7 @@ wid_task_decode(struct wid_buf *b, struct wid_task *t)
 	    wid_get_u8(b, &t->state) != 0 ||
 	    wid_get_u8(b, &t->key_type) != 0 ||
 	    wid_get_u8(b, &t->backend) != 0 ||
+	    wid_get_u8(b, &t->flags) != 0 ||
 	    wid_get_u64(b, &t->serial) != 0 ||
 	    wid_get_ref(b, &ref, WID_KEY_ID_LEN) != 0)
 		return WID_E_PROTO;
@@ -183,7 +188,10 @@ wid_task_decode(struct wid_buf *b, struct wid_task *t)
 	if (wid_get_u32(b, &t->requester_uid) != 0 ||
 	    wid_get_u32(b, &t->executor_uid) != 0 ||
 	    wid_get_u32(b, &t->bound_pid) != 0 ||
+	    wid_get_u32(b, &t->approver_uid) != 0 ||
+	    wid_get_str(b, t->scope, WID_NAME_MAX) != 0 ||
 	    wid_get_str(b, t->requested_by, WID_NAME_MAX) != 0 ||
+	    wid_get_str(b, t->approver, WID_NAME_MAX) != 0 ||
 	    wid_get_str(b, t->intent, WID_INTENT_MAX) != 0 ||
 	    wid_get_u64(b, &created) != 0 ||
 	    wid_get_u64(b, &expires) != 0 ||
@@ -195,7 +203,8 @@ wid_task_decode(struct wid_buf *b, struct wid_task *t)
 	t->expires = (int64_t)expires;
 	if (!wid_task_id_valid(t->id) || t->state == 0 ||
 	    t->state >= WID_STATE__MAX || t->key_type == WID_KEY_NONE ||
-	    t->key_type >= WID_KEY__MAX || t->backend > 1 || t->serial == 0)
+	    t->key_type >= WID_KEY__MAX || t->backend > 1 || t->serial == 0 ||
+	    (t->flags & ~WID_TASK_ALL_FLAGS) != 0)
 		return WID_E_PROTO;
 	return 0;
 }
@@ -240,8 +249,10 @@ wid_start_req_encode(struct wid_buf *b, const struct wid_start_req *r)
 	wid_put_u8(b, r->flags);
 	wid_put_u32(b, r->ttl);
 	wid_put_u32(b, r->executor_uid);
+	wid_put_str(b, r->scope);
 	wid_put_str(b, r->requested_by);
 	wid_put_str(b, r->intent);
+	wid_put_str(b, r->principals);
 }
 
 int
@@ -253,9 +264,13 @@ wid_start_req_decode(struct wid_buf *b, struct wid_start_req *r)
 	    wid_get_u8(b, &r->flags) != 0 ||
 	    wid_get_u32(b, &r->ttl) != 0 ||
 	    wid_get_u32(b, &r->executor_uid) != 0 ||
+	    wid_get_str(b, r->scope, WID_NAME_MAX) != 0 ||
 	    wid_get_str(b, r->requested_by, WID_NAME_MAX) != 0 ||
 	    wid_get_str(b, r->intent, WID_INTENT_MAX) != 0 ||
+	    wid_get_str(b, r->principals, WID_PRINCIPALS_MAX) != 0 ||
 	    wid_get_end(b) != 0)
+		return WID_E_PROTO;
+	if (r->scope[0] != '\0' && !wid_task_id_valid(r->scope))
 		return WID_E_PROTO;
 	if ((r->id[0] != '\0' && !wid_task_id_valid(r->id)) ||
 	    r->key_type == WID_KEY_NONE || r->key_type >= WID_KEY__MAX ||
@@ -274,6 +289,10 @@ wid_status_encode(struct wid_buf *b, const struct wid_status *s)
 	wid_put_u32(b, s->uid);
 	wid_put_u32(b, s->pid);
 	wid_put_u64(b, (uint64_t)s->started);
+	wid_put_u8(b, s->tpm);
+	wid_put_str(b, s->policy_hash);
+	wid_put_str(b, s->audit_path);
+	wid_put_u64(b, s->audit_size);
 }
 
 int
@@ -287,7 +306,10 @@ wid_status_decode(struct wid_buf *b, struct wid_status *s)
 	    wid_get_u32(b, &s->tasks_active) != 0 ||
 	    wid_get_u32(b, &s->tasks_pending) != 0 ||
 	    wid_get_u32(b, &s->uid) != 0 || wid_get_u32(b, &s->pid) != 0 ||
-	    wid_get_u64(b, &started) != 0 || wid_get_end(b) != 0)
+	    wid_get_u64(b, &started) != 0 || wid_get_u8(b, &s->tpm) != 0 ||
+	    wid_get_str(b, s->policy_hash, WID_HASH_HEX_LEN) != 0 ||
+	    wid_get_str(b, s->audit_path, WID_TEXT_MAX) != 0 ||
+	    wid_get_u64(b, &s->audit_size) != 0 || wid_get_end(b) != 0)
 		return WID_E_PROTO;
 	s->started = (int64_t)started;
 	return 0;
@@ -304,6 +326,92 @@ wid_id_decode(struct wid_buf *b, char id[WID_TASK_ID_MAX + 1])
 {
 	if (wid_get_str(b, id, WID_TASK_ID_MAX) != 0 || wid_get_end(b) != 0 ||
 	    !wid_task_id_valid(id))
+		return WID_E_PROTO;
+	return 0;
+}
+
+void
+wid_id_text_req_encode(struct wid_buf *b, const struct wid_id_text_req *r)
+{
+	wid_put_str(b, r->id);
+	wid_put_str(b, r->text);
+}
+
+int
+wid_id_text_req_decode(struct wid_buf *b, struct wid_id_text_req *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (wid_get_str(b, r->id, WID_TASK_ID_MAX) != 0 ||
+	    wid_get_str(b, r->text, WID_TEXT_MAX) != 0 ||
+	    wid_get_end(b) != 0 || !wid_task_id_valid(r->id))
+		return WID_E_PROTO;
+	return 0;
+}
+
+void
+wid_policy_check_req_encode(struct wid_buf *b,
+                            const struct wid_policy_check_req *r)
+{
+	wid_put_u32(b, r->uid);
+	wid_put_str(b, r->exe);
+	wid_put_str(b, r->cgroup);
+	wid_put_str(b, r->task);
+	wid_put_u32(b, r->mechanism);
+}
+
+int
+wid_policy_check_req_decode(struct wid_buf *b, struct wid_policy_check_req *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (wid_get_u32(b, &r->uid) != 0 ||
+	    wid_get_str(b, r->exe, WID_TEXT_MAX) != 0 ||
+	    wid_get_str(b, r->cgroup, WID_TEXT_MAX) != 0 ||
+	    wid_get_str(b, r->task, WID_TASK_ID_MAX) != 0 ||
+	    wid_get_u32(b, &r->mechanism) != 0 || wid_get_end(b) != 0 ||
+	    !wid_task_id_valid(r->task))
+		return WID_E_PROTO;
+	return 0;
+}
+
+void
+wid_decision_encode(struct wid_buf *b, const struct wid_decision *d)
+{
+	wid_put_u8(b, d->allow);
+	wid_put_str(b, d->rule);
+	wid_put_str(b, d->reason);
+}
+
+int
+wid_decision_decode(struct wid_buf *b, struct wid_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (wid_get_u8(b, &d->allow) != 0 ||
+	    wid_get_str(b, d->rule, WID_NAME_MAX) != 0 ||
+	    wid_get_str(b, d->reason, WID_REASON_MAX) != 0 ||
+	    wid_get_end(b) != 0 || d->allow > 1)
+		return WID_E_PROTO;
+	return 0;
+}
+
+void
+wid_cert_req_encode(struct wid_buf *b, const struct wid_cert_req *r)
+{
+	wid_put_str(b, r->id);
+	wid_put_u8(b, r->kind);
+}
+
+int
+wid_cert_req_decode(struct wid_buf *b, struct wid_cert_req *r)
+{
+	int ca;
+
+	memset(r, 0, sizeof(*r));
+	if (wid_get_str(b, r->id, WID_TASK_ID_MAX) != 0 ||
+	    wid_get_u8(b, &r->kind) != 0 || wid_get_end(b) != 0 ||
+	    r->kind == 0 || r->kind >= WID_CERT__MAX)
+		return WID_E_PROTO;
+	ca = r->kind == WID_CERT_CA_SSH || r->kind == WID_CERT_CA_X509;
+	if (ca != (r->id[0] == '\0') || (!ca && !wid_task_id_valid(r->id)))
 		return WID_E_PROTO;
 	return 0;
 }
@@ -384,6 +492,13 @@ wid_op_name(int op)
 		[WID_OP_TASK_START] = "task-start",
 		[WID_OP_TASK_END] = "task-end",
 		[WID_OP_STATUS] = "status",
+		[WID_OP_TASK_APPROVE] = "task-approve",
+		[WID_OP_TASK_DENY] = "task-deny",
+		[WID_OP_POLICY_CHECK] = "policy-check",
+		[WID_OP_POLICY_RELOAD] = "policy-reload",
+		[WID_OP_CERT_GET] = "cert-get",
+		[WID_OP_CA_INIT] = "ca-init",
+		[WID_OP_ATTEST] = "attest",
 	};
 
 	if (op <= 0 || op >= WID_OP__MAX)

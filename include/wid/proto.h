@@ -33,6 +33,10 @@
 #define WID_SIGN_DATA_MAX (16u * 1024u) /* EdDSA messages; digests are small */
 #define WID_KEY_ID_LEN 16           /* CKA_ID: SHA-256(SPKI)[0..16) */
 #define WID_LIST_MAX 256            /* tasks per LIST reply page */
+#define WID_PRINCIPALS_MAX 256      /* comma-separated ssh principals */
+#define WID_TEXT_MAX 1024           /* exe paths, cgroups, comments */
+#define WID_BLOB_MAX 16384          /* certificates, attestation evidence */
+#define WID_HASH_HEX_LEN 64
 
 enum wid_op {
 	WID_OP_LIST = 1,       /* tasks and keys visible to the caller */
@@ -40,6 +44,13 @@ enum wid_op {
 	WID_OP_TASK_START = 3,
 	WID_OP_TASK_END = 4,
 	WID_OP_STATUS = 5,
+	WID_OP_TASK_APPROVE = 6,  /* wid_id_text_req -> wid_task */
+	WID_OP_TASK_DENY = 7,     /* wid_id_text_req -> empty */
+	WID_OP_POLICY_CHECK = 8,  /* wid_policy_check_req -> wid_decision */
+	WID_OP_POLICY_RELOAD = 9, /* empty -> string (policy hash) */
+	WID_OP_CERT_GET = 10,     /* wid_cert_req -> blob */
+	WID_OP_CA_INIT = 11,      /* u8 WID_CA_* bits -> empty */
+	WID_OP_ATTEST = 12,       /* task id -> blob (evidence) */
 	WID_OP__MAX
 };
 
@@ -84,7 +95,27 @@ enum wid_hash {
 
 /* Request flags for TASK_START. */
 #define WID_START_BIND_CALLER 0x01u /* task ends when the calling process exits */
-#define WID_START_ALL_FLAGS   0x01u
+#define WID_START_SSH_CERT    0x02u /* issue an OpenSSH user certificate */
+#define WID_START_X509        0x04u /* issue an X.509 certificate */
+#define WID_START_ALL_FLAGS   0x07u
+
+/* wid_task.flags */
+#define WID_TASK_HAS_SSH_CERT 0x01u
+#define WID_TASK_HAS_X509     0x02u
+#define WID_TASK_ALL_FLAGS    0x03u
+
+/* CERT_GET kinds. */
+enum wid_cert_kind {
+	WID_CERT_X509_DER = 1,   /* the task's X.509 certificate, DER */
+	WID_CERT_SSH = 2,        /* the task's OpenSSH certificate, one line */
+	WID_CERT_CA_SSH = 3,     /* the CA's OpenSSH public key line (id "") */
+	WID_CERT_CA_X509 = 4,    /* the CA's X.509 certificate, DER (id "") */
+	WID_CERT__MAX
+};
+
+/* CA_INIT bits. */
+#define WID_CA_SSH  0x01u
+#define WID_CA_X509 0x02u
 
 #define WID_UID_NONE UINT32_MAX
 
@@ -94,12 +125,16 @@ struct wid_task {
 	uint8_t state;               /* enum wid_task_state */
 	uint8_t key_type;            /* enum wid_key_type */
 	uint8_t backend;             /* 0 soft, 1 tpm */
+	uint8_t flags;               /* WID_TASK_HAS_* */
 	uint64_t serial;             /* agent-unique key number, never reused */
 	uint8_t key_id[WID_KEY_ID_LEN];
 	uint32_t requester_uid;      /* kernel-verified */
 	uint32_t executor_uid;       /* who may use it (WID_UID_NONE: requester) */
 	uint32_t bound_pid;          /* 0: not bound */
+	uint32_t approver_uid;       /* WID_UID_NONE: not approved (yet) */
+	char scope[WID_NAME_MAX + 1];        /* policy scope, "default" */
 	char requested_by[WID_NAME_MAX + 1]; /* claimed, not verified */
+	char approver[WID_NAME_MAX + 1];     /* approver's user name */
 	char intent[WID_INTENT_MAX + 1];
 	int64_t created;             /* unix seconds */
 	int64_t expires;             /* unix seconds */
@@ -133,8 +168,38 @@ struct wid_start_req {
 	uint8_t flags;                  /* WID_START_* */
 	uint32_t ttl;                   /* seconds, > 0 */
 	uint32_t executor_uid;          /* WID_UID_NONE: the requester */
+	char scope[WID_NAME_MAX + 1];   /* "" means "default" */
 	char requested_by[WID_NAME_MAX + 1];
 	char intent[WID_INTENT_MAX + 1];
+	char principals[WID_PRINCIPALS_MAX + 1]; /* ssh cert, comma-separated */
+};
+
+/* TASK_APPROVE, TASK_DENY: a task id and a free-text comment. */
+struct wid_id_text_req {
+	char id[WID_TASK_ID_MAX + 1];
+	char text[WID_TEXT_MAX + 1];
+};
+
+/* POLICY_CHECK: "would this caller be allowed to sign with this task's
+ * key with this mechanism now?" without doing it.  uid WID_UID_NONE and
+ * empty exe/cgroup mean "the caller itself". */
+struct wid_policy_check_req {
+	uint32_t uid;
+	char exe[WID_TEXT_MAX + 1];
+	char cgroup[WID_TEXT_MAX + 1];
+	char task[WID_TASK_ID_MAX + 1];
+	uint32_t mechanism;             /* CKM_*; 0: any */
+};
+
+struct wid_decision {
+	uint8_t allow;                  /* 0 or 1 */
+	char rule[WID_NAME_MAX + 1];
+	char reason[WID_REASON_MAX + 1];
+};
+
+struct wid_cert_req {
+	char id[WID_TASK_ID_MAX + 1];   /* "" for the CA kinds */
+	uint8_t kind;                   /* enum wid_cert_kind */
 };
 
 struct wid_status {
@@ -145,6 +210,10 @@ struct wid_status {
 	uint32_t uid;                   /* the agent's uid */
 	uint32_t pid;
 	int64_t started;
+	uint8_t tpm;                    /* 1 when a TPM backend is open */
+	char policy_hash[WID_HASH_HEX_LEN + 1]; /* "" when no policy */
+	char audit_path[WID_TEXT_MAX + 1];      /* "" when no audit log */
+	uint64_t audit_size;
 };
 
 /* Framing: WID_HDR_LEN-byte length prefix. */
@@ -177,9 +246,22 @@ void wid_start_req_encode(struct wid_buf *b, const struct wid_start_req *r);
 int wid_start_req_decode(struct wid_buf *b, struct wid_start_req *r);
 void wid_status_encode(struct wid_buf *b, const struct wid_status *s);
 int wid_status_decode(struct wid_buf *b, struct wid_status *s);
-/* TASK_END request: one task id string; SIGN reply: one blob. */
+/* TASK_END and ATTEST request: one task id string; SIGN reply: one blob
+ * (wid_put_blob / wid_get_blob with WID_SIG_MAX). */
 void wid_id_encode(struct wid_buf *b, const char *id);
 int wid_id_decode(struct wid_buf *b, char id[WID_TASK_ID_MAX + 1]);
+void wid_id_text_req_encode(struct wid_buf *b, const struct wid_id_text_req *r);
+int wid_id_text_req_decode(struct wid_buf *b, struct wid_id_text_req *r);
+void wid_policy_check_req_encode(struct wid_buf *b,
+                                 const struct wid_policy_check_req *r);
+int wid_policy_check_req_decode(struct wid_buf *b,
+                                struct wid_policy_check_req *r);
+void wid_decision_encode(struct wid_buf *b, const struct wid_decision *d);
+int wid_decision_decode(struct wid_buf *b, struct wid_decision *d);
+void wid_cert_req_encode(struct wid_buf *b, const struct wid_cert_req *r);
+int wid_cert_req_decode(struct wid_buf *b, struct wid_cert_req *r);
+/* CERT_GET and ATTEST replies, POLICY_RELOAD reply (as a string): one blob
+ * of at most WID_BLOB_MAX bytes. */
 
 /* Names and checks shared by every part. */
 int wid_task_id_valid(const char *id);

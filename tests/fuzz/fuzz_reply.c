@@ -16,6 +16,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct wid_buf r;
 	struct wid_task t;
 	struct wid_status st;
+	struct wid_decision d;
 	const uint8_t *sig;
 	char reason[WID_REASON_MAX + 1];
 	uint16_t status, count, n, i;
@@ -49,6 +50,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case WID_OP_SIGN:
 		if (wid_get_blob(&r, &sig, &n, WID_SIG_MAX) == 0)
 			(void)wid_get_end(&r);
+		break;
+	case WID_OP_CERT_GET:
+	case WID_OP_ATTEST:
+	case WID_OP_POLICY_RELOAD:
+		if (wid_get_blob(&r, &sig, &n, WID_BLOB_MAX) == 0)
+			(void)wid_get_end(&r);
+		break;
+	case WID_OP_POLICY_CHECK:
+		(void)wid_decision_decode(&r, &d);
 		break;
 	case WID_OP_STATUS:
 		(void)wid_status_decode(&r, &st);

@@ -31,6 +31,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct wid_list_req lr;
 	struct wid_sign_req sr;
 	struct wid_start_req st;
+	struct wid_id_text_req it;
+	struct wid_policy_check_req pc;
+	struct wid_cert_req cr;
 	char id[WID_TASK_ID_MAX + 1];
 	uint8_t op;
 
@@ -58,7 +61,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			same(&w, data, size);
 		}
 		break;
+	case WID_OP_TASK_APPROVE:
+	case WID_OP_TASK_DENY:
+		if (wid_id_text_req_decode(&r, &it) == 0) {
+			wid_id_text_req_encode(&w, &it);
+			same(&w, data, size);
+		}
+		break;
+	case WID_OP_POLICY_CHECK:
+		if (wid_policy_check_req_decode(&r, &pc) == 0) {
+			wid_policy_check_req_encode(&w, &pc);
+			same(&w, data, size);
+		}
+		break;
+	case WID_OP_CERT_GET:
+		if (wid_cert_req_decode(&r, &cr) == 0) {
+			wid_cert_req_encode(&w, &cr);
+			same(&w, data, size);
+		}
+		break;
 	case WID_OP_TASK_END:
+	case WID_OP_ATTEST:
 		if (wid_id_decode(&r, id) == 0) {
 			wid_id_encode(&w, id);
 			same(&w, data, size);

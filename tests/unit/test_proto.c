@@ -107,6 +107,10 @@ fill_task(struct wid_task *t)
 	t->executor_uid = WID_UID_NONE;
 	t->bound_pid = 4242;
 	strcpy(t->requested_by, "ci:run/17");
+	strcpy(t->scope, "deploy");
+	strcpy(t->approver, "alice");
+	t->approver_uid = 1001;
+	t->flags = WID_TASK_HAS_SSH_CERT;
 	strcpy(t->intent, "release v1.2");
 	t->created = 1700000000;
 	t->expires = 1700000600;
@@ -132,6 +136,10 @@ test_task_roundtrip(void **state)
 	assert_int_equal(out.serial, 9);
 	assert_int_equal(out.bound_pid, 4242);
 	assert_string_equal(out.intent, "release v1.2");
+	assert_string_equal(out.scope, "deploy");
+	assert_string_equal(out.approver, "alice");
+	assert_int_equal(out.approver_uid, 1001);
+	assert_int_equal(out.flags, WID_TASK_HAS_SSH_CERT);
 	assert_int_equal(out.expires, 1700000600);
 	assert_int_equal(out.spki_len, 91);
 	assert_memory_equal(in.spki, out.spki, 91);
@@ -235,6 +243,59 @@ test_start_roundtrip_and_checks(void **state)
 }
 
 static void
+test_new_ops_roundtrip(void **state)
+{
+	struct wid_id_text_req it = { .id = "t1", .text = "ok by me" }, it2;
+	struct wid_policy_check_req pc = { .uid = 1000, .exe = "/usr/bin/ssh",
+		.cgroup = "/user.slice", .task = "t1", .mechanism = 0x1041 };
+	struct wid_policy_check_req pc2;
+	struct wid_decision d = { .allow = 1, .rule = "ci-tools",
+		.reason = "allowed" }, d2;
+	struct wid_cert_req cr = { .id = "t1", .kind = WID_CERT_SSH }, cr2;
+	struct wid_buf w, r;
+
+	wid_buf_init(&w, mem, sizeof(mem));
+	wid_req_begin(&w, WID_OP_TASK_APPROVE);
+	wid_id_text_req_encode(&w, &it);
+	body_reader(&w, &r);
+	assert_int_equal(wid_id_text_req_decode(&r, &it2), 0);
+	assert_string_equal(it2.text, "ok by me");
+
+	wid_req_begin(&w, WID_OP_POLICY_CHECK);
+	wid_policy_check_req_encode(&w, &pc);
+	body_reader(&w, &r);
+	assert_int_equal(wid_policy_check_req_decode(&r, &pc2), 0);
+	assert_string_equal(pc2.exe, "/usr/bin/ssh");
+	assert_int_equal(pc2.mechanism, 0x1041);
+
+	wid_req_begin(&w, WID_OP_POLICY_CHECK);
+	wid_decision_encode(&w, &d);
+	body_reader(&w, &r);
+	assert_int_equal(wid_decision_decode(&r, &d2), 0);
+	assert_int_equal(d2.allow, 1);
+	assert_string_equal(d2.rule, "ci-tools");
+
+	wid_req_begin(&w, WID_OP_CERT_GET);
+	wid_cert_req_encode(&w, &cr);
+	body_reader(&w, &r);
+	assert_int_equal(wid_cert_req_decode(&r, &cr2), 0);
+	assert_int_equal(cr2.kind, WID_CERT_SSH);
+
+	/* A task certificate needs a task; a CA one must not name one. */
+	cr.kind = WID_CERT_CA_SSH;
+	wid_req_begin(&w, WID_OP_CERT_GET);
+	wid_cert_req_encode(&w, &cr);
+	body_reader(&w, &r);
+	assert_int_equal(wid_cert_req_decode(&r, &cr2), WID_E_PROTO);
+	cr.id[0] = '\0';
+	cr.kind = WID_CERT_X509_DER;
+	wid_req_begin(&w, WID_OP_CERT_GET);
+	wid_cert_req_encode(&w, &cr);
+	body_reader(&w, &r);
+	assert_int_equal(wid_cert_req_decode(&r, &cr2), WID_E_PROTO);
+}
+
+static void
 test_headers(void **state)
 {
 	struct wid_buf w, r;
@@ -326,6 +387,7 @@ main(void)
 		cmocka_unit_test(test_sign_roundtrip_and_truncation),
 		cmocka_unit_test(test_sign_rejects_inconsistent_pss),
 		cmocka_unit_test(test_start_roundtrip_and_checks),
+		cmocka_unit_test(test_new_ops_roundtrip),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_frame_len),
 		cmocka_unit_test(test_task_id_valid),

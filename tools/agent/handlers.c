@@ -222,6 +222,19 @@ wid_handle(struct wid_agent *a, const struct wid_caller *who,
 	case WID_OP_STATUS:
 		r = op_status(a, &in, out);
 		break;
+	case WID_OP_TASK_APPROVE:
+	case WID_OP_TASK_DENY:
+	case WID_OP_POLICY_CHECK:
+	case WID_OP_POLICY_RELOAD:
+		r = wid_handle_gov(a, who, op, &in, out);
+		break;
+	case WID_OP_CERT_GET:
+	case WID_OP_CA_INIT:
+		r = wid_handle_cert(a, who, op, &in, out);
+		break;
+	case WID_OP_ATTEST:
+		r = wid_handle_attest(a, who, &in, out);
+		break;
 	default:
 		r = WID_E_PROTO;
 		break;

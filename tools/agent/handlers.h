@@ -19,4 +19,16 @@ int wid_handle(struct wid_agent *a, const struct wid_caller *who,
                int caller_pidfd, const uint8_t *msg, size_t len,
                struct wid_buf *out);
 
+/* The same contract, for the operations that live with their subject:
+ * governance (approve, deny, policy check and reload: gov_ops.c),
+ * certificates (cert_ops.c) and TPM attestation (attest_ops.c).  Each
+ * returns 0 with a reply in out (an error reply included), or an
+ * enum wid_err for malformed input. */
+int wid_handle_gov(struct wid_agent *a, const struct wid_caller *who,
+                   uint8_t op, struct wid_buf *in, struct wid_buf *out);
+int wid_handle_cert(struct wid_agent *a, const struct wid_caller *who,
+                    uint8_t op, struct wid_buf *in, struct wid_buf *out);
+int wid_handle_attest(struct wid_agent *a, const struct wid_caller *who,
+                      struct wid_buf *in, struct wid_buf *out);
+
 #endif

@@ -4,9 +4,12 @@ noinst_LTLIBRARIES += libwidagent.la
 libwidagent_la_SOURCES = \
 	tools/agent/agent.h \
 	tools/agent/backend.h \
+	tools/agent/attest_ops.c \
 	tools/agent/backends.c \
+	tools/agent/cert_ops.c \
 	tools/agent/conf.c \
 	tools/agent/conf.h \
+	tools/agent/gov_ops.c \
 	tools/agent/handlers.c \
 	tools/agent/handlers.h \
 	tools/agent/hardening.c \

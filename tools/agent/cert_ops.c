@@ -1,0 +1,14 @@
+/* tools/agent/cert_ops.c: protocol operations for certificates.
+ * Not implemented yet: every request gets WID_E_UNSUPPORTED. */
+#include "config.h"
+
+#include "wid/err.h"
+#include "handlers.h"
+
+int
+wid_handle_cert(struct wid_agent *a, const struct wid_caller *who,
+                uint8_t op, struct wid_buf *in, struct wid_buf *out)
+{
+	wid_reply_error(out, op, WID_E_UNSUPPORTED, "certificates: not implemented");
+	return 0;
+}
