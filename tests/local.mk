@@ -22,3 +22,4 @@ include tests/integration/local.mk
 include tests/bench/local.mk
 include tests/tpm/local.mk
 include tests/fuzz/local.mk
+include tests/robust/local.mk
