@@ -5,6 +5,7 @@
 WID_MODULE_SOURCES = \
 	module/module.h \
 	module/agent.c \
+	module/cert.c \
 	module/module.c \
 	module/object.c \
 	module/rv.c \

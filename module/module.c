@@ -1,9 +1,11 @@
 /* module/module.c: the PKCS#11 entry points of wid-pkcs11.so.  Each entry
  * point checks its arguments, takes the one module mutex, checks that the
- * module is initialized in this process (fork), resolves the session and
- * calls the helper of its area (token.c, session.c, object.c, sign.c).  The
- * function list sits at the end; C_GetFunctionList, C_GetInterfaceList and
- * C_GetInterface are the only exported symbols. */
+ * module is initialized in this process (fork), resolves the session (and
+ * waits while another thread is busy in it) and calls the helper of its
+ * area (token.c, session.c, object.c, sign.c).  Entry points that talk to
+ * the agent mark the session busy and drop the mutex for the round trip
+ * (see module.h).  The function list sits at the end; C_GetFunctionList,
+ * C_GetInterfaceList and C_GetInterface are the only exported symbols. */
 #include "config.h"
 
 #include <pthread.h>
@@ -17,20 +19,23 @@
 
 #define WID_EXPORT __attribute__((visibility("default")))
 
-/* Zero-initialized (.bss: the 64 KiB message buffer stays out of the
- * file); `conn` is set up at the first C_Initialize. */
-struct wid_state wid_g = { .lock = PTHREAD_MUTEX_INITIALIZER };
-static int conn_ready;
+/* Zero-initialized; connections are allocated when first needed. */
+struct wid_state wid_g = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
 
 static CK_FUNCTION_LIST wid_functions;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-/* In a forked child the mutex may be held by a thread that does not exist
- * there; a fresh one lets the child call C_Initialize. */
+/* In a forked child the mutex may be held (and the condition waited on)
+ * by a thread that does not exist there; fresh ones let the child call
+ * C_Initialize. */
 static void
 atfork_child(void)
 {
 	pthread_mutex_init(&wid_g.lock, NULL);
+	pthread_cond_init(&wid_g.cond, NULL);
 }
 
 static void
@@ -45,19 +50,18 @@ ready_inlock(void)
 	return wid_g.initialized && wid_g.pid == getpid();
 }
 
-/* Frees everything; in a forked child the inherited socket is closed
- * without a word on it (it is the parent's conversation). */
+/* Frees everything; in a forked child the inherited sockets are closed
+ * without a word on them (they are the parent's conversation).  Bumping
+ * the generation makes connections still in use elsewhere close when
+ * they are given back. */
 static void
 state_reset_inlock(void)
 {
-	if (!conn_ready) {
-		wid_conn_init(&wid_g.conn);
-		conn_ready = 1;
-	}
-	wid_conn_close(&wid_g.conn);
+	wid_g.gen++;
+	wid_pconn_free_all_inlock();
 	wid_sessions_free_inlock();
 	wid_listing_free(&wid_g.list);
-	wid_listing_free(&wid_g.spare);
+	wid_certs_free_inlock();
 	wid_md_free_inlock();
 	wid_g.initialized = 0;
 	wid_g.pid = 0;
@@ -69,12 +73,65 @@ state_reset_inlock(void)
 #define LOCK() pthread_mutex_lock(&wid_g.lock)
 #define UNLOCK() pthread_mutex_unlock(&wid_g.lock)
 
+/* Resolves a session that no other thread is busy in, waiting for it. */
+static CK_RV
+session_wait_inlock(CK_SESSION_HANDLE h, struct wid_session **ret)
+{
+	struct wid_session *s;
+
+	*ret = NULL;
+	for (;;) {
+		if (!ready_inlock())
+			return CKR_CRYPTOKI_NOT_INITIALIZED;
+		if ((s = wid_session_get_inlock(h)) == NULL)
+			return CKR_SESSION_HANDLE_INVALID;
+		if (!s->busy)
+			break;
+		pthread_cond_wait(&wid_g.cond, &wid_g.lock);
+	}
+	*ret = s;
+	return CKR_OK;
+}
+
+/* Waits until no session of `slot` (0: of any slot) is busy. */
+static CK_RV
+sessions_idle_inlock(CK_SLOT_ID slot)
+{
+	size_t i;
+
+	for (;;) {
+		if (!ready_inlock())
+			return CKR_CRYPTOKI_NOT_INITIALIZED;
+		for (i = 0; i < wid_g.nsessions; i++)
+			if (wid_g.sessions[i]->busy &&
+			    (slot == 0 || wid_g.sessions[i]->slot == slot))
+				break;
+		if (i == wid_g.nsessions)
+			return CKR_OK;
+		pthread_cond_wait(&wid_g.cond, &wid_g.lock);
+	}
+}
+
+/* Marks s busy and drops the mutex; busy_end retakes it. */
+static void
+busy_begin(struct wid_session *s)
+{
+	s->busy = 1;
+	UNLOCK();
+}
+
+static void
+busy_end(struct wid_session *s)
+{
+	LOCK();
+	s->busy = 0;
+	pthread_cond_broadcast(&wid_g.cond);
+}
+
 /* Entry-point prologue: lock, check initialization, resolve the session. */
 #define ENTER_SESSION(h, s) do { \
 	LOCK(); \
-	if (!ready_inlock()) { rv = CKR_CRYPTOKI_NOT_INITIALIZED; goto out; } \
-	if (((s) = wid_session_get_inlock(h)) == NULL) { \
-		rv = CKR_SESSION_HANDLE_INVALID; goto out; } \
+	if ((rv = session_wait_inlock((h), &(s))) != CKR_OK) goto out; \
 } while (0)
 
 #define ENTER() do { \
@@ -121,8 +178,9 @@ wid_C_Initialize(CK_VOID_PTR init_args)
 	}
 	wid_g.pid = getpid();
 	wid_g.initialized = 1;
-	/* No agent is not an error: the token is absent until one answers. */
-	r = wid_agent_connect_inlock();
+	/* Connect only: keys are listed when a search asks for them.  No
+	 * agent is not an error: the token is absent until one answers. */
+	r = wid_agent_present_inlock() ? 0 : WID_E_UNAVAILABLE;
 	wid_dbg("initialized (pid %ld, agent %s, task filter \"%s\")",
 	    (long)wid_g.pid, r == 0 ? "up" : wid_strerror(r), wid_g.task_filter);
 	rv = CKR_OK;
@@ -139,6 +197,8 @@ wid_C_Finalize(CK_VOID_PTR reserved)
 	if (reserved != NULL)
 		return CKR_ARGUMENTS_BAD;
 	ENTER();
+	if ((rv = sessions_idle_inlock(0)) != CKR_OK)
+		goto out;
 	wid_dbg("finalize");
 	state_reset_inlock();
 	rv = CKR_OK;
@@ -296,6 +356,8 @@ wid_C_CloseAllSessions(CK_SLOT_ID slot)
 		rv = CKR_SLOT_ID_INVALID;
 		goto out;
 	}
+	if ((rv = sessions_idle_inlock(slot)) != CKR_OK)
+		goto out;
 	wid_session_close_all_inlock(slot);
 	rv = CKR_OK;
 out:
@@ -406,13 +468,70 @@ out:
 	return rv;
 }
 
+/* CKA_LABEL of a search template: 1 and the label when it can name a
+ * task, -1 when it cannot (no task matches), 0 when there is none. */
+static int
+template_label(CK_ATTRIBUTE_PTR templ, CK_ULONG count,
+    char label[WID_TASK_ID_MAX + 1])
+{
+	CK_ULONG i;
+
+	label[0] = '\0';
+	for (i = 0; i < count; i++) {
+		if (templ[i].type != CKA_LABEL)
+			continue;
+		if (templ[i].pValue == NULL || templ[i].ulValueLen == 0 ||
+		    templ[i].ulValueLen > WID_TASK_ID_MAX ||
+		    memchr(templ[i].pValue, '\0', templ[i].ulValueLen) != NULL)
+			return -1;
+		memcpy(label, templ[i].pValue, templ[i].ulValueLen);
+		label[templ[i].ulValueLen] = '\0';
+		return wid_task_id_valid(label) ? 1 : -1;
+	}
+	return 0;
+}
+
+/* Without a label, a CKA_ID that names a key already listed (ssh finds
+ * the private key by the public key's CKA_ID) stands for that key's task:
+ * 1 and its id, else 0. */
+static int
+template_key_id_inlock(CK_ATTRIBUTE_PTR templ, CK_ULONG count,
+    char label[WID_TASK_ID_MAX + 1])
+{
+	CK_ULONG i;
+	size_t k;
+
+	for (i = 0; i < count; i++) {
+		if (templ[i].type != CKA_ID || templ[i].pValue == NULL ||
+		    templ[i].ulValueLen != WID_KEY_ID_LEN)
+			continue;
+		for (k = 0; k < wid_g.list.n; k++) {
+			if (memcmp(wid_g.list.keys[k].task.key_id,
+			    templ[i].pValue, WID_KEY_ID_LEN) != 0)
+				continue;
+			memcpy(label, wid_g.list.keys[k].task.id,
+			    WID_TASK_ID_MAX + 1);
+			return 1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+/* One round trip keeps the listing fresh for this search: with a label
+ * (a task id) only that task is asked for, O(1) in the agent's tasks;
+ * without one the whole visible listing (narrowed to WID_TASK when set). */
 static CK_RV
 wid_C_FindObjectsInit(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR templ,
     CK_ULONG count)
 {
+	char label[WID_TASK_ID_MAX + 1];
+	struct wid_listing nl;
 	struct wid_session *s;
+	struct wid_pconn *pc;
+	const char *task;
 	CK_RV rv;
-	int r;
+	int r, lab;
 
 	if (templ == NULL && count > 0)
 		return CKR_ARGUMENTS_BAD;
@@ -421,15 +540,28 @@ wid_C_FindObjectsInit(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR templ,
 		rv = CKR_OPERATION_ACTIVE;
 		goto out;
 	}
-	/* One round trip keeps the listing fresh for this search. */
-	if (wid_g.conn.fd < 0)
-		r = wid_agent_connect_inlock();
-	else
-		r = wid_agent_refresh_inlock();
+	lab = template_label(templ, count, label);
+	if (lab == 0)
+		lab = template_key_id_inlock(templ, count, label);
+	if (lab < 0 || (lab > 0 && wid_g.task_filter[0] != '\0' &&
+	    strcmp(label, wid_g.task_filter) != 0))
+		goto find;   /* no task can match: nothing to ask */
+	task = lab > 0 ? label : wid_g.task_filter;
+	if ((pc = wid_pconn_get_inlock(&r)) == NULL) {
+		rv = wid_rv(r);
+		goto out;
+	}
+	busy_begin(s);
+	r = wid_agent_list(pc, task, &nl);
+	busy_end(s);
+	wid_pconn_put_inlock(pc);
+	if (r == 0)
+		r = wid_listing_merge_inlock(&nl, lab > 0 ? label : "");
 	if (r != 0) {
 		rv = wid_rv(r);
 		goto out;
 	}
+find:
 	rv = wid_find_init_inlock(s, templ, count);
 out:
 	UNLOCK();
@@ -505,7 +637,9 @@ wid_C_Sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len,
 	if (sig_len == NULL)
 		return CKR_ARGUMENTS_BAD;
 	ENTER_SESSION(h, s);
-	rv = wid_sign_inlock(s, data, len, sig, sig_len);
+	busy_begin(s);
+	rv = wid_sign_busy(s, data, len, sig, sig_len);
+	busy_end(s);
 out:
 	UNLOCK();
 	return rv;
@@ -518,7 +652,9 @@ wid_C_SignUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len)
 	CK_RV rv;
 
 	ENTER_SESSION(h, s);
-	rv = wid_sign_update_inlock(s, data, len);
+	busy_begin(s);
+	rv = wid_sign_update_busy(s, data, len);
+	busy_end(s);
 out:
 	UNLOCK();
 	return rv;
@@ -533,7 +669,9 @@ wid_C_SignFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
 	if (sig_len == NULL)
 		return CKR_ARGUMENTS_BAD;
 	ENTER_SESSION(h, s);
-	rv = wid_sign_final_inlock(s, sig, sig_len);
+	busy_begin(s);
+	rv = wid_sign_final_busy(s, sig, sig_len);
+	busy_end(s);
 out:
 	UNLOCK();
 	return rv;

@@ -6,9 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
+#include <openssl/asn1.h>
+#include <openssl/objects.h>
 #include <openssl/x509.h>
 
 #include "wid/proto.h"
@@ -65,11 +64,17 @@ wid_key_by_handle_inlock(CK_OBJECT_HANDLE h, CK_ULONG *ret_kind)
 {
 	CK_ULONG kind = h & 3;
 
+	struct wid_key *k;
+
 	*ret_kind = 0;
-	if (kind != WID_OBJ_PRIVATE && kind != WID_OBJ_PUBLIC)
+	if (kind != WID_OBJ_PRIVATE && kind != WID_OBJ_PUBLIC &&
+	    kind != WID_OBJ_CERT)
+		return NULL;
+	if ((k = wid_key_by_serial_inlock((uint64_t)(h >> 2))) == NULL ||
+	    (kind == WID_OBJ_CERT && !wid_key_has_cert(k)))
 		return NULL;
 	*ret_kind = kind;
-	return wid_key_by_serial_inlock((uint64_t)(h >> 2));
+	return k;
 }
 
 static int
@@ -84,58 +89,119 @@ put_octets(struct wid_pub *p, const uint8_t *v, size_t n)
 	return 0;
 }
 
+/* The unsigned big-endian magnitude of a non-negative INTEGER, without
+ * leading zero bytes. */
+static int
+put_uint(const ASN1_TYPE *v, uint8_t *out, size_t cap, size_t *ret_len)
+{
+	const uint8_t *d;
+	int n;
+
+	if (v == NULL || v->type != V_ASN1_INTEGER ||
+	    ASN1_STRING_type(v->value.integer) != V_ASN1_INTEGER)
+		return -1;
+	d = ASN1_STRING_get0_data(v->value.integer);
+	n = ASN1_STRING_length(v->value.integer);
+	while (n > 0 && d[0] == 0) {
+		d++;
+		n--;
+	}
+	if (n <= 0 || (size_t)n > cap)
+		return -1;
+	memcpy(out, d, (size_t)n);
+	*ret_len = (size_t)n;
+	return 0;
+}
+
+/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } */
+static int
+put_rsa(struct wid_pub *p, const uint8_t *der, int len, size_t bits)
+{
+	const unsigned char *q = der;
+	ASN1_SEQUENCE_ANY *seq;
+	int r = -1;
+
+	if ((seq = d2i_ASN1_SEQUENCE_ANY(NULL, &q, len)) == NULL)
+		return -1;
+	if (q != der + len || sk_ASN1_TYPE_num(seq) != 2 ||
+	    put_uint(sk_ASN1_TYPE_value(seq, 0), p->modulus,
+	    sizeof(p->modulus), &p->modulus_len) != 0 ||
+	    p->modulus_len != bits / 8 || (p->modulus[0] & 0x80) == 0 ||
+	    put_uint(sk_ASN1_TYPE_value(seq, 1), p->exponent,
+	    sizeof(p->exponent), &p->exponent_len) != 0)
+		goto out;
+	r = 0;
+out:
+	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+	return r;
+}
+
 /* Decomposes the SPKI once: the EC point / Ed25519 key as a DER OCTET
- * STRING, or the RSA modulus and exponent, checked against the key type. */
+ * STRING, or the RSA modulus and exponent, checked against the key type.
+ * SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier,
+ * subjectPublicKey BIT STRING } is read with plain ASN.1 templates
+ * (d2i_ASN1_SEQUENCE_ANY, d2i_X509_ALGOR): no key object is built, so the
+ * result does not depend on the providers or engines of the host program
+ * (inside `openssl -engine pkcs11` building an EVP_PKEY fails) and costs
+ * no decoder fetch in a cold process. */
 static int
 decompose(struct wid_key *k)
 {
 	struct wid_pub *p = &k->pub;
 	const struct wid_task *t = &k->task;
-	const unsigned char *der = t->spki;
-	EVP_PKEY *pk = NULL;
-	BIGNUM *n = NULL, *e = NULL;
-	uint8_t raw[128];
-	size_t rawlen = 0;
-	int r = -1, bits = 0, nbytes;
+	const unsigned char *der = t->spki, *q;
+	ASN1_SEQUENCE_ANY *seq = NULL;
+	const ASN1_TYPE *a0, *a1;
+	X509_ALGOR *algor = NULL;
+	const ASN1_OBJECT *alg = NULL;
+	const void *pval = NULL;
+	const uint8_t *key;
+	int r = -1, klen, ptype = V_ASN1_UNDEF, anid, cnid = NID_undef;
 
 	if (p->done != 0)
 		return p->done > 0 ? 0 : -1;
-	if ((pk = d2i_PUBKEY(NULL, &der, t->spki_len)) == NULL ||
-	    der != t->spki + t->spki_len)
+	if ((seq = d2i_ASN1_SEQUENCE_ANY(NULL, &der, t->spki_len)) == NULL ||
+	    der != t->spki + t->spki_len || sk_ASN1_TYPE_num(seq) != 2)
 		goto out;
+	a0 = sk_ASN1_TYPE_value(seq, 0);
+	a1 = sk_ASN1_TYPE_value(seq, 1);
+	if (a0->type != V_ASN1_SEQUENCE || a1->type != V_ASN1_BIT_STRING)
+		goto out;
+	q = ASN1_STRING_get0_data(a0->value.sequence);
+	klen = ASN1_STRING_length(a0->value.sequence);
+	if ((algor = d2i_X509_ALGOR(NULL, &q, klen)) == NULL ||
+	    q != ASN1_STRING_get0_data(a0->value.sequence) + klen)
+		goto out;
+	/* Key bit strings have no unused bits. */
+	if ((a1->value.bit_string->flags & ASN1_STRING_FLAG_BITS_LEFT) &&
+	    (a1->value.bit_string->flags & 0x07) != 0)
+		goto out;
+	key = ASN1_STRING_get0_data(a1->value.bit_string);
+	klen = ASN1_STRING_length(a1->value.bit_string);
+	X509_ALGOR_get0(&alg, &ptype, &pval, algor);
+	anid = OBJ_obj2nid(alg);
+	if (ptype == V_ASN1_OBJECT)
+		cnid = OBJ_obj2nid(pval);
 	switch (t->key_type) {
 	case WID_KEY_EC_P256:
 	case WID_KEY_EC_P384:
-		bits = t->key_type == WID_KEY_EC_P256 ? 256 : 384;
-		if (!EVP_PKEY_is_a(pk, "EC") || EVP_PKEY_get_bits(pk) != bits ||
-		    !EVP_PKEY_get_octet_string_param(pk,
-		    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, raw, sizeof(raw), &rawlen) ||
-		    rawlen != 1 + 2 * (size_t)(bits / 8) || raw[0] != 0x04 ||
-		    put_octets(p, raw, rawlen) != 0)
+		if (anid != NID_X9_62_id_ecPublicKey ||
+		    cnid != (t->key_type == WID_KEY_EC_P256 ?
+		    NID_X9_62_prime256v1 : NID_secp384r1) ||
+		    klen != (t->key_type == WID_KEY_EC_P256 ? 65 : 97) ||
+		    key[0] != 0x04 || put_octets(p, key, (size_t)klen) != 0)
 			goto out;
 		break;
 	case WID_KEY_ED25519:
-		if (!EVP_PKEY_is_a(pk, "ED25519") ||
-		    !EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY,
-		    raw, sizeof(raw), &rawlen) || rawlen != 32 ||
-		    put_octets(p, raw, rawlen) != 0)
+		if (anid != NID_ED25519 || ptype != V_ASN1_UNDEF ||
+		    klen != 32 || put_octets(p, key, (size_t)klen) != 0)
 			goto out;
 		break;
 	case WID_KEY_RSA2048:
 	case WID_KEY_RSA3072:
-		bits = t->key_type == WID_KEY_RSA2048 ? 2048 : 3072;
-		if (!EVP_PKEY_is_a(pk, "RSA") || EVP_PKEY_get_bits(pk) != bits ||
-		    !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) ||
-		    !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e))
+		if (anid != NID_rsaEncryption || put_rsa(p, key, klen,
+		    t->key_type == WID_KEY_RSA2048 ? 2048 : 3072) != 0)
 			goto out;
-		nbytes = BN_num_bytes(n);
-		if (nbytes <= 0 || (size_t)nbytes > sizeof(p->modulus))
-			goto out;
-		p->modulus_len = (size_t)BN_bn2bin(n, p->modulus);
-		nbytes = BN_num_bytes(e);
-		if (nbytes <= 0 || (size_t)nbytes > sizeof(p->exponent))
-			goto out;
-		p->exponent_len = (size_t)BN_bn2bin(e, p->exponent);
 		break;
 	default:
 		goto out;
@@ -145,10 +211,17 @@ out:
 	p->done = r == 0 ? 1 : -1;
 	if (r != 0)
 		wid_dbg("task %s: cannot decompose its public key", t->id);
-	BN_free(n);
-	BN_free(e);
-	EVP_PKEY_free(pk);
+	X509_ALGOR_free(algor);
+	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
 	return r;
+}
+
+static void to_date(int64_t when, CK_DATE *d);
+
+void
+wid_ck_date(int64_t when, CK_DATE *d)
+{
+	to_date(when, d);
 }
 
 static void
@@ -198,6 +271,9 @@ attr_value(struct wid_key *k, CK_ULONG kind, CK_ATTRIBUTE_TYPE type,
 
 	*ret_p = NULL;
 	*ret_len = 0;
+	if (kind == WID_OBJ_CERT)
+		return wid_cert_attr_inlock(k, type, &s->ul, &s->b, &s->date,
+		    ret_p, ret_len);
 	switch (type) {
 	case CKA_CLASS:
 		s->ul = priv ? CKO_PRIVATE_KEY : CKO_PUBLIC_KEY;
@@ -431,7 +507,9 @@ wid_find_init_inlock(struct wid_session *s, CK_ATTRIBUTE_PTR templ,
 
 		if (k->slot != s->slot)
 			continue;
-		for (kind = WID_OBJ_PRIVATE; kind <= WID_OBJ_PUBLIC; kind++) {
+		for (kind = WID_OBJ_PRIVATE; kind <= WID_OBJ_CERT; kind++) {
+			if (kind == WID_OBJ_CERT && !wid_key_has_cert(k))
+				continue;
 			if (!wid_match_inlock(k, kind, templ, count))
 				continue;
 			if ((rv = find_push(f, (CK_OBJECT_HANDLE)

@@ -1,6 +1,9 @@
 /* module/sign.c: sign operations.  C_SignInit is checked against the cached
- * listing without a round trip; each signature is one WID_OP_SIGN round
- * trip.  Hash-and-sign mechanisms hash here with digests fetched once. */
+ * listing without a round trip (under the module mutex); each signature is
+ * one WID_OP_SIGN round trip, made on a busy session without the mutex
+ * (the *_busy functions touch only their session and the operation's own
+ * copies of what C_SignInit resolved).  Hash-and-sign mechanisms hash here
+ * with digests fetched once. */
 #include "config.h"
 
 #include <string.h>
@@ -221,14 +224,17 @@ wid_sign_init_inlock(struct wid_session *s, CK_MECHANISM_PTR m,
 	case CKM_SHA256_RSA_PKCS:
 		op->alg = WID_SIG_RSA_PKCS1;
 		op->md = md_get((const EVP_MD **)&wid_g.sha256, "SHA256");
+		op->di = di_sha256;
 		break;
 	case CKM_SHA384_RSA_PKCS:
 		op->alg = WID_SIG_RSA_PKCS1;
 		op->md = md_get((const EVP_MD **)&wid_g.sha384, "SHA384");
+		op->di = di_sha384;
 		break;
 	case CKM_SHA512_RSA_PKCS:
 		op->alg = WID_SIG_RSA_PKCS1;
 		op->md = md_get((const EVP_MD **)&wid_g.sha512, "SHA512");
+		op->di = di_sha512;
 		break;
 	case CKM_RSA_PKCS_PSS:
 	case CKM_SHA256_RSA_PKCS_PSS:
@@ -297,7 +303,7 @@ sign_send(struct wid_sign_op *op, const uint8_t *data, size_t len,
 	req.data_len = (uint16_t)len;
 	if (n > WID_SIG_MAX)
 		n = WID_SIG_MAX;
-	if ((r = wid_agent_sign_inlock(&req, sig, &n)) != 0) {
+	if ((r = wid_agent_sign(&req, sig, &n)) != 0) {
 		wid_dbg("sign failed: %s", wid_strerror(r));
 		return wid_rv(r);
 	}
@@ -310,21 +316,14 @@ static CK_RV
 sign_digest(struct wid_session *s, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
 {
 	struct wid_sign_op *op = &s->sign;
-	uint8_t buf[19 + EVP_MAX_MD_SIZE];
-	const uint8_t *pre = NULL;
+	uint8_t buf[sizeof(di_sha256) + EVP_MAX_MD_SIZE];
 	size_t plen = 0;
 	unsigned int dlen = 0;
 	CK_RV rv;
 
-	if (op->alg == WID_SIG_RSA_PKCS1) {
-		if (op->md == wid_g.sha256)
-			pre = di_sha256;
-		else if (op->md == wid_g.sha384)
-			pre = di_sha384;
-		else
-			pre = di_sha512;
-		plen = sizeof(di_sha256);
-		memcpy(buf, pre, plen);
+	if (op->di != NULL) {
+		plen = sizeof(di_sha256);   /* all three prefixes are 19 bytes */
+		memcpy(buf, op->di, plen);
 	}
 	if (!EVP_DigestFinal_ex(s->mdctx, buf + plen, &dlen))
 		return CKR_FUNCTION_FAILED;
@@ -334,7 +333,7 @@ sign_digest(struct wid_session *s, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
 }
 
 CK_RV
-wid_sign_inlock(struct wid_session *s, CK_BYTE_PTR data, CK_ULONG len,
+wid_sign_busy(struct wid_session *s, CK_BYTE_PTR data, CK_ULONG len,
     CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
 {
 	struct wid_sign_op *op = &s->sign;
@@ -375,7 +374,7 @@ out:
 }
 
 CK_RV
-wid_sign_update_inlock(struct wid_session *s, CK_BYTE_PTR data, CK_ULONG len)
+wid_sign_update_busy(struct wid_session *s, CK_BYTE_PTR data, CK_ULONG len)
 {
 	struct wid_sign_op *op = &s->sign;
 	CK_RV rv;
@@ -403,7 +402,7 @@ fail:
 }
 
 CK_RV
-wid_sign_final_inlock(struct wid_session *s, CK_BYTE_PTR sig,
+wid_sign_final_busy(struct wid_session *s, CK_BYTE_PTR sig,
     CK_ULONG_PTR sig_len)
 {
 	struct wid_sign_op *op = &s->sign;

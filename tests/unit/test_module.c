@@ -1,7 +1,8 @@
 /* tests/unit/test_module.c: wid-pkcs11 through its function list against a
  * fake agent (test_module_agent.h): init rules, slots and tokens, find,
  * sign with every mechanism (signatures verified with OpenSSL), the
- * size-query rule, round-trip counts, agent errors, reconnect and fork. */
+ * size-query rule, round-trip counts, agent errors, reconnect and fork,
+ * lazy listing (by label), and two threads signing in parallel. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <openssl/sha.h>
@@ -541,6 +543,7 @@ test_agent_errors(void **state)
 	CK_ULONG len = sizeof(sig);
 	CK_TOKEN_INFO ti;
 	unsigned nconn;
+	int i;
 
 	f->C_FindObjectsInit(s, NULL, 0);
 	f->C_FindObjectsFinal(s);
@@ -551,14 +554,129 @@ test_agent_errors(void **state)
 	assert_int_equal(f->C_SignInit(s, &m, H(K_EC, 1)), CKR_OK);
 	assert_int_equal(f->C_Sign(s, dg, 32, sig, &len), CKR_KEY_HANDLE_INVALID);
 	/* The agent goes away mid-call: device removed, then reconnect. */
-	nconn = fa.nconn;
+	nconn = fa_nconn();
 	fa.drop_next = 1;
 	assert_int_equal(f->C_SignInit(s, &m, H(K_EC, 1)), CKR_OK);
 	assert_int_equal(f->C_Sign(s, dg, 32, sig, &len), CKR_DEVICE_REMOVED);
 	assert_int_equal(f->C_GetTokenInfo(1, &ti), CKR_OK);
-	assert_int_equal(fa.nconn, nconn + 1);
+	/* The fake agent counts in its accept thread, after connect(2) has
+	 * already returned here: wait for it (at most 2 s). */
+	for (i = 0; i < 200 && fa_nconn() < nconn + 1; i++)
+		usleep(10000);
+	assert_int_equal(fa_nconn(), nconn + 1);
 	assert_int_equal(f->C_SignInit(s, &m, H(K_EC, 1)), CKR_OK);
 	assert_int_equal(f->C_Sign(s, dg, 32, sig, &len), CKR_OK);
+}
+
+/* C_Initialize lists nothing; a search by label asks the agent for that
+ * task only; a search without one lists everything. */
+static void
+test_lazy_listing(void **state)
+{
+	CK_OBJECT_CLASS priv = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE t_label[] = {
+		{ CKA_CLASS, &priv, sizeof(priv) },
+		{ CKA_LABEL, "t-rsa", 5 },
+	};
+	CK_ATTRIBUTE t_bad[] = { { CKA_LABEL, "no/such", 7 } };
+	CK_OBJECT_HANDLE h[8];
+	CK_SESSION_HANDLE s;
+	unsigned nlist;
+
+	f->C_Finalize(NULL);
+	nlist = fa.nlist;
+	assert_int_equal(f->C_Initialize(NULL), CKR_OK);
+	s = open_session(1);
+	assert_int_equal(fa.nlist, nlist);
+	assert_int_equal(find(s, t_label, 2, h, 8), 1);
+	assert_int_equal(h[0], H(K_RSA, 1));
+	assert_string_equal(fa.last_list_task, "t-rsa");
+	/* One round trip (one page) for one task. */
+	assert_int_equal(fa.nlist, nlist + 1);
+	/* The key found by label can sign. */
+	{
+		CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
+		uint8_t sig[256];
+		CK_ULONG len = sizeof(sig);
+
+		assert_int_equal(f->C_SignInit(s, &m, h[0]), CKR_OK);
+		assert_int_equal(f->C_Sign(s, (CK_BYTE_PTR)"x", 1, sig, &len),
+		    CKR_OK);
+	}
+	/* By the CKA_ID of a listed key (as ssh finds the private key):
+	 * that key's task only. */
+	{
+		CK_OBJECT_CLASS pub = CKO_PUBLIC_KEY;
+		uint8_t id[WID_KEY_ID_LEN];
+		CK_ATTRIBUTE t_id[] = {
+			{ CKA_CLASS, &pub, sizeof(pub) },
+			{ CKA_ID, id, sizeof(id) },
+		};
+
+		memcpy(id, fa.keys[K_RSA - 1].task.key_id, sizeof(id));
+		fa.last_list_task[0] = '\0';
+		assert_int_equal(find(s, t_id, 2, h, 8), 1);
+		assert_int_equal(h[0], H(K_RSA, 2));
+		assert_string_equal(fa.last_list_task, "t-rsa");
+	}
+	/* A label no task can have: no round trip. */
+	nlist = fa.nlist;
+	assert_int_equal(find(s, t_bad, 1, h, 8), 0);
+	assert_int_equal(fa.nlist, nlist);
+	/* No label: the whole listing. */
+	assert_int_equal(find(s, NULL, 0, h, 8), 6);
+	assert_string_equal(fa.last_list_task, "");
+}
+
+struct par_arg {
+	CK_SESSION_HANDLE s;
+	uint8_t sig[64];
+	CK_ULONG len;
+	CK_RV rv;
+};
+
+static void *
+par_sign(void *arg)
+{
+	struct par_arg *a = arg;
+	CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+	uint8_t dg[32];
+
+	SHA256((const uint8_t *)"parallel", 8, dg);
+	a->len = sizeof(a->sig);
+	if ((a->rv = f->C_SignInit(a->s, &m, H(K_EC, 1))) == CKR_OK)
+		a->rv = f->C_Sign(a->s, dg, 32, a->sig, &a->len);
+	return NULL;
+}
+
+/* Two threads, two sessions: the fake agent holds each SIGN until both
+ * have arrived, which happens only if the module does not serialize the
+ * round trips. */
+static void
+test_parallel_sign(void **state)
+{
+	struct par_arg a[2];
+	pthread_t t[2];
+	int i;
+
+	memset(a, 0, sizeof(a));
+	a[0].s = open_session(1);
+	a[1].s = open_session(1);
+	f->C_FindObjectsInit(a[0].s, NULL, 0); /* load the listing */
+	f->C_FindObjectsFinal(a[0].s);
+	fa.rv_arrived = fa.rv_met = 0;
+	fa.rv_target = 2;
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, par_sign, &a[i]), 0);
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	fa.rv_target = 0;
+	assert_int_equal(fa.rv_met, 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(a[i].rv, CKR_OK);
+		assert_true(verify(K_EC, "SHA256", -1,
+		    (const uint8_t *)"parallel", 8, a[i].sig, a[i].len));
+	}
 }
 
 static void
@@ -611,6 +729,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sign_rsa, init, fini),
 		cmocka_unit_test_setup_teardown(test_sign_eddsa, init, fini),
 		cmocka_unit_test_setup_teardown(test_agent_errors, init, fini),
+		cmocka_unit_test_setup_teardown(test_lazy_listing, init, fini),
+		cmocka_unit_test_setup_teardown(test_parallel_sign, init, fini),
 		cmocka_unit_test_setup_teardown(test_fork, init, fini),
 	};
 

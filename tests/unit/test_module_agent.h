@@ -44,9 +44,42 @@ struct fake_agent {
 	int fail_next;
 	int drop_next;
 	unsigned page_size;
+	/* the task filter of the last LIST ("" for all) */
+	char last_list_task[WID_TASK_ID_MAX + 1];
+	/* rendezvous: when > 0, each SIGN waits (up to 3 s, outside `lock`)
+	 * until this many SIGNs have arrived; rv_met counts those that saw
+	 * them all.  Proves that round trips run in parallel. */
+	unsigned rv_target, rv_arrived, rv_met;
+	pthread_mutex_t rv_lock;
+	pthread_cond_t rv_cond;
 };
 
-static struct fake_agent fa = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct fake_agent fa = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.rv_lock = PTHREAD_MUTEX_INITIALIZER,
+	.rv_cond = PTHREAD_COND_INITIALIZER,
+};
+
+static void
+fa_rendezvous(void)
+{
+	struct timespec until;
+	int met = 1;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 3;
+	pthread_mutex_lock(&fa.rv_lock);
+	if (fa.rv_target > 0) {
+		fa.rv_arrived++;
+		pthread_cond_broadcast(&fa.rv_cond);
+		while (fa.rv_arrived < fa.rv_target && met)
+			met = pthread_cond_timedwait(&fa.rv_cond, &fa.rv_lock,
+			    &until) == 0;
+		if (fa.rv_arrived >= fa.rv_target)
+			fa.rv_met++;
+	}
+	pthread_mutex_unlock(&fa.rv_lock);
+}
 
 static int
 fa_recv(int fd, uint8_t *p, size_t n)
@@ -132,6 +165,7 @@ fa_handle(struct wid_buf *in, uint8_t op, struct wid_buf *out)
 			return;
 		}
 		fa.nlist++;
+		memcpy(fa.last_list_task, lr.task, sizeof(fa.last_list_task));
 		wid_reply_begin(out, op, WID_OK);
 		cpos = out->len;
 		wid_put_u16(out, 0);
@@ -203,6 +237,8 @@ fa_conn(void *arg)
 		if (fa_recv(fd, inb, WID_HDR_LEN) != 0 ||
 		    wid_frame_len(inb, &len) != 0 || fa_recv(fd, inb, len) != 0)
 			break;
+		if (len > 1 && inb[1] == WID_OP_SIGN)
+			fa_rendezvous();
 		pthread_mutex_lock(&fa.lock);
 		drop = fa.drop_next;
 		fa.drop_next = 0;
@@ -221,6 +257,18 @@ fa_conn(void *arg)
 	}
 	close(fd);
 	return NULL;
+}
+
+/* Connections accepted so far (read under the fake agent's lock). */
+static unsigned
+fa_nconn(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&fa.lock);
+	n = fa.nconn;
+	pthread_mutex_unlock(&fa.lock);
+	return n;
 }
 
 static void *
