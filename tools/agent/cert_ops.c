@@ -1,14 +1,226 @@
-/* tools/agent/cert_ops.c: protocol operations for certificates.
- * Not implemented yet: every request gets WID_E_UNSUPPORTED. */
+/* tools/agent/cert_ops.c: protocol operations for certificates: CA_INIT
+ * (create the agent's CA keys), CERT_GET (a task's certificates and the
+ * CA's public parts), and the issuance that follows TASK_START when the
+ * request asks for certificates.  Every issued certificate is logged as an
+ * event (task, serial, kind, validity, principals, requester). */
 #include "config.h"
 
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "wid/err.h"
+#include "ca.h"
 #include "handlers.h"
+#include "log.h"
+
+static pthread_mutex_t ca_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The agent's CA object (without keys until CA_INIT), created once. */
+static struct wid_ca *
+get_ca(struct wid_agent *a)
+{
+	char host[65];
+	struct wid_ca *ca;
+
+	pthread_mutex_lock(&ca_lock);
+	if (a->ca == NULL) {
+		if (gethostname(host, sizeof(host)) != 0)
+			host[0] = '\0';
+		host[sizeof(host) - 1] = '\0';
+		if (wid_ca_new(host, &a->ca) != 0)
+			a->ca = NULL;
+	}
+	ca = a->ca;
+	pthread_mutex_unlock(&ca_lock);
+	return ca;
+}
+
+void
+wid_cert_fini(struct wid_agent *a)
+{
+	pthread_mutex_lock(&ca_lock);
+	wid_ca_free(a->ca);
+	a->ca = NULL;
+	pthread_mutex_unlock(&ca_lock);
+}
+
+static void
+log_issued(const char *kind, const struct wid_task *t, const char *principals,
+           const struct wid_caller *who)
+{
+	char from[32], to[32];
+
+	wid_fmt_time(t->created, from);
+	wid_fmt_time(t->expires, to);
+	wid_info("certificate issued: kind=%s task=%s serial=%llu "
+	    "valid=%s..%s principals=%s requester_uid=%u pid=%u", kind,
+	    t->id, (unsigned long long)t->serial, from, to,
+	    principals != NULL ? principals : "-", t->requester_uid, who->pid);
+}
+
+int
+wid_cert_issue(struct wid_agent *a, const struct wid_caller *who,
+               const struct wid_start_req *req, struct wid_task *task,
+               char *reason, size_t rlen)
+{
+	char *line = NULL;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	struct wid_ca *ca;
+	int r;
+
+	if ((req->flags & (WID_START_SSH_CERT | WID_START_X509)) == 0)
+		return 0;
+	reason[0] = '\0';
+	if ((ca = get_ca(a)) == NULL) {
+		r = WID_E_NOMEM;
+		goto out;
+	}
+	if ((req->flags & WID_START_SSH_CERT) != 0) {
+		if ((line = malloc(WID_SSH_CERT_LINE_MAX)) == NULL) {
+			r = WID_E_NOMEM;
+			goto out;
+		}
+		if ((r = wid_ca_issue_ssh(ca, task, req->principals, line,
+		    WID_SSH_CERT_LINE_MAX, reason, rlen)) != 0)
+			goto out;
+	}
+	if ((req->flags & WID_START_X509) != 0) {
+		if ((der = malloc(WID_CERT_MAX)) == NULL) {
+			r = WID_E_NOMEM;
+			goto out;
+		}
+		if ((r = wid_ca_issue_x509(ca, task, der, WID_CERT_MAX,
+		    &der_len, reason, rlen)) != 0)
+			goto out;
+	}
+	if ((r = wid_tasks_set_certs(&a->tasks, task->serial, line, der,
+	    der_len)) != 0) {
+		snprintf(reason, rlen, "task %s ended before its certificate "
+		    "was stored", task->id);
+		goto out;
+	}
+	if (line != NULL) {
+		task->flags |= WID_TASK_HAS_SSH_CERT;
+		log_issued("openssh", task, req->principals, who);
+	}
+	if (der != NULL) {
+		task->flags |= WID_TASK_HAS_X509;
+		log_issued("x509", task, NULL, who);
+	}
+	r = 0;
+out:
+	if (r != 0) {
+		/* No half-made task: the caller asked for a certified key. */
+		wid_tasks_end_serial(&a->tasks, task->serial, WID_STATE_ENDED,
+		    "(certificate not issued)");
+		if (reason[0] == '\0')
+			snprintf(reason, rlen, "certificate not issued: %s",
+			    wid_strerror(r));
+	}
+	free(line);
+	free(der);
+	return r;
+}
+
+static int
+op_ca_init(struct wid_agent *a, const struct wid_caller *who,
+           struct wid_buf *in, struct wid_buf *out)
+{
+	struct wid_ca *ca;
+	unsigned created = 0;
+	uint8_t bits;
+	int r;
+
+	if (wid_get_u8(in, &bits) != 0 || wid_get_end(in) != 0 ||
+	    bits == 0 || (bits & ~(WID_CA_SSH | WID_CA_X509)) != 0)
+		return WID_E_PROTO;
+	/* The CA key outlives every task: only the agent's own user and
+	 * root may create it (policy may widen this later). */
+	if (who->uid != a->uid && who->uid != 0) {
+		wid_warn("CA init denied: uid=%u pid=%u", who->uid, who->pid);
+		wid_reply_error(out, WID_OP_CA_INIT, WID_E_DENIED,
+		    "only the agent's user and root may create the CA");
+		return 0;
+	}
+	if ((ca = get_ca(a)) == NULL) {
+		wid_reply_error(out, WID_OP_CA_INIT, WID_E_NOMEM, NULL);
+		return 0;
+	}
+	if ((r = wid_ca_init(ca, bits, wid_now_wall(), &created)) != 0) {
+		wid_error("CA init failed: %s", wid_strerror(r));
+		wid_reply_error(out, WID_OP_CA_INIT, (uint16_t)r,
+		    "cannot create the CA keys");
+		return 0;
+	}
+	if ((created & WID_CA_SSH) != 0)
+		wid_info("CA created: kind=openssh key=ed25519 by uid=%u "
+		    "pid=%u", who->uid, who->pid);
+	if ((created & WID_CA_X509) != 0)
+		wid_info("CA created: kind=x509 key=ec-p256 days=%d by uid=%u "
+		    "pid=%u", WID_CA_X509_DAYS, who->uid, who->pid);
+	wid_reply_begin(out, WID_OP_CA_INIT, WID_OK);
+	return 0;
+}
+
+static int
+op_cert_get(struct wid_agent *a, const struct wid_caller *who,
+            struct wid_buf *in, struct wid_buf *out)
+{
+	struct wid_cert_req req;
+	struct wid_ca *ca;
+	char reason[WID_REASON_MAX + 1];
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	int r;
+
+	if (wid_cert_req_decode(in, &req) != 0)
+		return WID_E_PROTO;
+	reason[0] = '\0';
+	if ((blob = malloc(WID_BLOB_MAX)) == NULL ||
+	    (ca = get_ca(a)) == NULL) {
+		r = WID_E_NOMEM;
+		goto out;
+	}
+	switch (req.kind) {
+	case WID_CERT_CA_SSH:
+		if ((r = wid_ca_ssh_pubkey(ca, (char *)blob, WID_BLOB_MAX)) ==
+		    0)
+			len = strlen((char *)blob);
+		else if (r == WID_E_UNSUPPORTED)
+			snprintf(reason, sizeof(reason), "no OpenSSH CA: run "
+			    "'wid-tool ca init --ssh'");
+		break;
+	case WID_CERT_CA_X509:
+		if ((r = wid_ca_x509_der(ca, blob, WID_BLOB_MAX, &len)) ==
+		    WID_E_UNSUPPORTED)
+			snprintf(reason, sizeof(reason), "no X.509 CA: run "
+			    "'wid-tool ca init --x509'");
+		break;
+	default:
+		r = wid_tasks_cert(&a->tasks, who->uid, req.id, req.kind,
+		    blob, WID_BLOB_MAX, &len, reason, sizeof(reason));
+		break;
+	}
+out:
+	if (r != 0)
+		wid_reply_error(out, WID_OP_CERT_GET, (uint16_t)r,
+		    reason[0] != '\0' ? reason : NULL);
+	else {
+		wid_reply_begin(out, WID_OP_CERT_GET, WID_OK);
+		wid_put_blob(out, blob, len);
+	}
+	free(blob);
+	return 0;
+}
 
 int
 wid_handle_cert(struct wid_agent *a, const struct wid_caller *who,
                 uint8_t op, struct wid_buf *in, struct wid_buf *out)
 {
-	wid_reply_error(out, op, WID_E_UNSUPPORTED, "certificates: not implemented");
-	return 0;
+	return op == WID_OP_CA_INIT ? op_ca_init(a, who, in, out) :
+	    op_cert_get(a, who, in, out);
 }

@@ -1,0 +1,204 @@
+#!/bin/sh
+# tests/integration/certs_tls.sh: X.509 certificates for task keys, used
+# for TLS client authentication against `openssl s_server -Verify`
+# trusting only the wid CA.  Clients: openssl s_client (pkcs11 engine, wid
+# key + task certificate), gnutls-cli (key and certificate from the token
+# through p11-kit), curl (OpenSSL engine).  After the deadline the
+# server's own certificate check rejects the certificate (s_server
+# -attime past notAfter; the key is still alive, so nothing else fails).
+# p11tool lists the CKO_CERTIFICATE object and signs with its key.
+. "$(dirname "$0")/lib.sh"
+need openssl p11tool gnutls-cli curl unshare
+ENGINE_SO=$(find /usr/lib /usr/local/lib -path '*engines-3/pkcs11.so' 2>/dev/null | head -n 1)
+[ -n "$ENGINE_SO" ] || skip "libengine-pkcs11-openssl (engines-3/pkcs11.so) not installed"
+need_root
+need_wid
+start_agent
+
+say "checks: CA and task certificate"
+expect_rc 0 "ca init --x509" -- wid_tool ca init --x509
+wid_tool ca cert --pem >"$T/wid-ca.pem" || fail "ca cert --pem"
+openssl x509 -in "$T/wid-ca.pem" -noout -ext basicConstraints >"$T/ca.txt" ||
+    fail "CA certificate does not parse"
+expect_grep "$T/ca.txt" "CA:TRUE" "CA certificate is a CA"
+ID=x1
+task_start "$ID" ec-p256 10m --x509
+expect_rc 0 "cert $ID --pem" -- wid_tool cert "$ID" --pem
+cp "$T/out" "$T/$ID.pem"
+expect_rc 0 "the task certificate chains to the wid CA" -- \
+    openssl verify -purpose sslclient -CAfile "$T/wid-ca.pem" "$T/$ID.pem"
+openssl x509 -in "$T/$ID.pem" -noout -enddate -ext subjectAltName \
+    -subject >"$T/x1.txt"
+expect_grep "$T/x1.txt" "URI:wid://.*/task/$ID" "SAN URI wid://HOST/task/$ID"
+_na=$(sed -n 's/^notAfter=//p' "$T/x1.txt")
+_exp=$(wid_tool task show "$ID" | awk '$1 == "expires:" { print $2 }')
+[ -n "$_exp" ] && [ "$(date -d "$_na" +%s)" -eq "$(date -d "$_exp" +%s)" ] ||
+    fail "notAfter $_na is not the deadline $_exp"
+pass "notAfter = the task's deadline ($_exp)"
+_kid_cert=$(openssl x509 -in "$T/$ID.pem" -noout -pubkey |
+    openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary |
+    head -c 16 | od -An -tx1 | tr -d ' \n')
+[ "$_kid_cert" = "$(kid "$ID")" ] || fail "certificate is not for $ID's key"
+pass "the certificate carries the task's key"
+
+say "checks: the module shows a CKO_CERTIFICATE with the key's CKA_ID"
+expect_rc 0 "pkcs11-tool --list-objects" -- pkcs11-tool --module "$WID_MODULE" \
+    --token-label wid --list-objects --type cert
+expect_grep "$T/out" "Certificate Object" "a certificate object"
+expect_grep "$T/out" "label: *$ID\$" "labelled with the task id"
+expect_grep "$T/out" "ID: *$(kid "$ID")" "with the key's CKA_ID"
+expect_rc 0 "pkcs11-tool --read-object --type cert" -- pkcs11-tool \
+    --module "$WID_MODULE" --token-label wid --read-object --type cert \
+    --id "$(kid "$ID")" -o "$T/read.der"
+openssl x509 -in "$T/$ID.pem" -outform DER -out "$T/x1.der"
+cmp -s "$T/read.der" "$T/x1.der" || fail "CKA_VALUE differs from cert --pem"
+pass "CKA_VALUE is the task certificate"
+
+# Server side: a throwaway CA and a server certificate for 127.0.0.1.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -subj "/CN=server test CA" -days 1 -keyout "$T/sca.key" \
+    -out "$T/sca.pem" 2>/dev/null || fail "server CA"
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -subj "/CN=127.0.0.1" -keyout "$T/server.key" -out "$T/server.csr" \
+    2>/dev/null || fail "server CSR"
+printf 'subjectAltName=IP:127.0.0.1\n' >"$T/server.ext"
+openssl x509 -req -in "$T/server.csr" -CA "$T/sca.pem" -CAkey "$T/sca.key" \
+    -CAcreateserial -days 1 -extfile "$T/server.ext" -out "$T/server.pem" \
+    2>/dev/null || fail "server certificate"
+
+# start_tls NAME [s_server options]: s_server requiring a client
+# certificate from the wid CA.  Sets TLS_PORT, TLS_PID.
+start_tls()
+{
+	_name=$1
+	shift
+	_try=0
+	while [ $_try -lt 5 ]; do
+		TLS_PORT=$(free_port)
+		: >"$T/$_name.log"
+		openssl s_server -accept "127.0.0.1:$TLS_PORT" -Verify 1 \
+		    -verify_return_error -CAfile "$T/wid-ca.pem" \
+		    -cert "$T/server.pem" -key "$T/server.key" -www "$@" \
+		    </dev/null >>"$T/$_name.log" 2>&1 &
+		TLS_PID=$!
+		if wait_for 10 grep -q "ACCEPT" "$T/$_name.log" &&
+		    kill -0 "$TLS_PID" 2>/dev/null; then
+			track "$TLS_PID"
+			return 0
+		fi
+		kill "$TLS_PID" 2>/dev/null
+		wait "$TLS_PID" 2>/dev/null
+		_try=$((_try + 1))
+	done
+	fail "s_server did not start"
+}
+
+cat >"$T/openssl.cnf" <<EOF
+openssl_conf = openssl_init
+[openssl_init]
+engines = engine_section
+[engine_section]
+pkcs11 = pkcs11_section
+[pkcs11_section]
+engine_id = pkcs11
+dynamic_path = $ENGINE_SO
+MODULE_PATH = $WID_MODULE
+init = 0
+EOF
+KEY="pkcs11:token=wid;object=$ID;type=private"
+
+# s_client_wid PORT: TLS 1.3 handshake + one HTTP request with the wid key.
+s_client_wid()
+{
+	printf 'GET / HTTP/1.0\r\n\r\n' |
+	    OPENSSL_CONF="$T/openssl.cnf" timeout 20 openssl s_client \
+	    -connect "127.0.0.1:$1" -CAfile "$T/sca.pem" -verify_return_error \
+	    -engine pkcs11 -keyform engine -key "$KEY" -cert "$T/$ID.pem" \
+	    -ign_eof
+}
+
+# got_200 CMD...: CMD's output has the server's HTTP 200.
+got_200() { "$@" 2>&1 | grep -q 'HTTP/1.0 200 ok'; }
+
+say "checks: mTLS with openssl s_client (engine + task certificate)"
+start_tls tls
+TLS_MAIN=$TLS_PORT
+expect_rc 0 "s_client with wid key + task certificate" -- s_client_wid "$TLS_MAIN"
+expect_grep "$T/out" "HTTP/1.0 200 ok" "server answered the request"
+expect_grep "$T/tls.log" "CN = $ID" "server verified the client certificate CN=$ID"
+s_client_nocert()
+{
+	printf 'GET / HTTP/1.0\r\n\r\n' | timeout 20 openssl s_client \
+	    -connect "127.0.0.1:$TLS_MAIN" -CAfile "$T/sca.pem" -ign_eof
+}
+expect_error "s_client without a client certificate: refused" -- \
+    got_200 s_client_nocert
+
+say "checks: after the deadline the server's certificate check rejects it"
+# s_server verifying at a time past notAfter: what any verifier does once
+# the deadline has passed.  The key is alive (the task has 10 minutes),
+# so only the certificate's validity can make it fail.
+_late=$(( $(date -d "$_na" +%s) + 60 ))
+start_tls late -attime "$_late"
+expect_error "s_client against a verifier past the deadline" -- \
+    got_200 s_client_wid "$TLS_PORT"
+wait_for 5 grep -q "certificate has expired" "$T/late.log" ||
+    { cat "$T/late.log"; fail "server did not say 'certificate has expired'"; }
+pass "s_server: certificate has expired"
+stop_pid "$TLS_PID"
+expect_rc 0 "the same client, verifier on time: accepted" -- \
+    got_200 s_client_wid "$TLS_MAIN"
+
+say "checks: curl (OpenSSL engine) with the wid key"
+# Debian's curl is built with OpenSSL: --engine pkcs11 --key-type ENG
+# takes the key from the engine; the certificate comes from the file.
+expect_rc 0 "curl --engine pkcs11 --key-type ENG" -- \
+    env OPENSSL_CONF="$T/openssl.cnf" curl -sS --max-time 20 \
+    --cacert "$T/sca.pem" --engine pkcs11 --key-type ENG --key "$KEY" \
+    --cert "$T/$ID.pem" "https://127.0.0.1:$TLS_MAIN/"
+expect_grep "$T/out" "s_server" "curl got the server's page"
+expect_rc 0 "curl --cert-type ENG: certificate from the token too" -- \
+    env OPENSSL_CONF="$T/openssl.cnf" curl -sS --max-time 20 \
+    --cacert "$T/sca.pem" --engine pkcs11 --key-type ENG --key "$KEY" \
+    --cert-type ENG --cert "pkcs11:token=wid;object=$ID;type=cert" \
+    "https://127.0.0.1:$TLS_MAIN/"
+expect_grep "$T/out" "s_server" "curl (certificate from the token) got the page"
+
+# p11-kit as gnutls sees it: only wid.module, in a private mount namespace.
+mkdir -p "$T/modules" "$T/empty"
+printf 'module: %s\n' "$WID_MODULE" >"$T/modules/wid.module"
+in_ns()
+{
+	unshare -m sh -c '
+	    mount --bind "$0/modules" /usr/share/p11-kit/modules || exit 97
+	    if [ -d /etc/pkcs11/modules ]; then
+		mount --bind "$0/empty" /etc/pkcs11/modules || exit 97
+	    fi
+	    exec "$@"' "$T" "$@"
+}
+in_ns true 2>"$T/ns.err" ||
+    skip "no private mount namespace here (unshare -m, mount --bind): $(cat "$T/ns.err")"
+
+say "checks: gnutls p11tool and gnutls-cli"
+expect_rc 0 "p11tool --list-all" -- in_ns p11tool --list-all "pkcs11:token=wid"
+expect_grep "$T/out" "Type: X.509 Certificate" "p11tool lists the certificate"
+expect_rc 0 "p11tool --test-sign" -- \
+    in_ns p11tool --test-sign "pkcs11:token=wid;object=$ID;type=private"
+expect_grep "$T/err" "Verifying against public key.*ok" \
+    "p11tool verified the signature with the public key"
+expect_rc 0 "p11tool --export the certificate" -- \
+    in_ns p11tool --export "pkcs11:token=wid;object=$ID;type=cert"
+openssl x509 -in "$T/out" -outform DER | cmp -s - "$T/x1.der" ||
+    fail "p11tool exported another certificate"
+pass "p11tool exports the task certificate"
+gnutls_wid()
+{
+	{ printf "GET / HTTP/1.0\r\n\r\n"; sleep 2; } | in_ns timeout 20 \
+	    gnutls-cli --x509cafile "$T/sca.pem" \
+	    --x509certfile "pkcs11:token=wid;object=$ID;type=cert" \
+	    --x509keyfile "pkcs11:token=wid;object=$ID;type=private" \
+	    -p "$TLS_MAIN" 127.0.0.1
+}
+expect_rc 0 "gnutls-cli: key and certificate from the token" -- gnutls_wid
+expect_grep "$T/out" "HTTP/1.0 200 ok" "gnutls-cli: server accepted the client"
+done_ok

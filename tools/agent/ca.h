@@ -1,0 +1,61 @@
+/* tools/agent/ca.h: the agent's local certificate authority.  Two
+ * independent CA keys, created on request (CA_INIT) and kept in agent
+ * memory (OpenSSL secure heap) for the agent's lifetime:
+ *   - the OpenSSH CA, Ed25519, which signs user certificates for task keys
+ *     (PROTOCOL.certkeys), verified by sshd's TrustedUserCAKeys;
+ *   - the X.509 CA, EC P-256 with a self-signed CA certificate, which
+ *     issues end-entity certificates for task keys (TLS client auth).
+ * A certificate is valid exactly from the task's start to its deadline.
+ *
+ * Thread safety: every function may be called from several threads; the
+ * CA keys are created once and never replaced, so issuing needs no lock
+ * beyond the one that publishes them. */
+#ifndef WID_AGENT_CA_H
+#define WID_AGENT_CA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wid/proto.h"
+
+/* Validity of the self-signed X.509 CA certificate. */
+#define WID_CA_X509_DAYS 3650
+/* Largest OpenSSH certificate line we produce (RSA-3072 subject key). */
+#define WID_SSH_CERT_LINE_MAX 4096
+
+struct wid_ca;
+
+/* An empty CA (no keys yet); host names the CA and goes into URIs. */
+int wid_ca_new(const char *host, struct wid_ca **ret_ca);
+void wid_ca_free(struct wid_ca *ca);
+
+/* Creates the CA keys named by `bits` (WID_CA_SSH, WID_CA_X509) that do
+ * not exist yet; existing ones are kept.  *ret_created: the bits created
+ * now. */
+int wid_ca_init(struct wid_ca *ca, unsigned bits, int64_t now,
+                unsigned *ret_created);
+/* The WID_CA_* bits whose keys exist. */
+unsigned wid_ca_bits(struct wid_ca *ca);
+
+/* "ssh-ed25519 BASE64 wid-ca@HOST", for TrustedUserCAKeys. */
+int wid_ca_ssh_pubkey(struct wid_ca *ca, char *out, size_t size);
+/* The CA certificate, DER. */
+int wid_ca_x509_der(struct wid_ca *ca, uint8_t *out, size_t size,
+                    size_t *ret_len);
+
+/* An OpenSSH user certificate line ("TYPE-cert-v01@openssh.com BASE64
+ * ID") for the task's key: serial = task serial, key id = task id,
+ * principals from the comma-separated list (at least one), valid from
+ * task->created to task->expires, the standard permit-* extensions and
+ * intent@wid / requester@wid carrying the task's intent and requester. */
+int wid_ca_issue_ssh(struct wid_ca *ca, const struct wid_task *task,
+                     const char *principals, char *out, size_t size,
+                     char *reason, size_t rlen);
+/* An X.509 end-entity certificate (DER) for the task's key: subject
+ * CN=ID, O=wid; SAN URI wid://HOST/task/ID; notBefore = created, notAfter
+ * = expires; digitalSignature, clientAuth. */
+int wid_ca_issue_x509(struct wid_ca *ca, const struct wid_task *task,
+                      uint8_t *out, size_t size, size_t *ret_len,
+                      char *reason, size_t rlen);
+
+#endif
