@@ -1,12 +1,13 @@
 #!/bin/sh
 # tests/integration/p11kit.sh: conf/wid.module registers wid with p11-kit:
 # p11-kit list-modules, p11-kit-proxy.so (pkcs11-tool) and gnutls' p11tool
-# find the token and its objects, and p11tool signs with a task key (gnutls
-# asks ~20 attributes and calls C_Sign twice).  p11-kit ignores per-user
+# find the token and its objects, p11tool signs with a task key (gnutls
+# asks ~20 attributes and calls C_Sign twice), and ssh logs in with
+# -o PKCS11Provider=p11-kit-proxy.so.  p11-kit ignores per-user
 # module configs for root, so the config is put in place in a private mount
 # namespace over /usr/share/p11-kit/modules (nothing on the host changes).
 . "$(dirname "$0")/lib.sh"
-need p11-kit p11tool pkcs11-tool unshare
+need p11-kit p11tool pkcs11-tool unshare ssh ssh-keygen
 need_root
 need_wid
 
@@ -66,7 +67,30 @@ for id in "$ID" "$RSA"; do
 	expect_grep "$T/err" "Verifying against public key.*ok" \
 	    "p11tool verified its signature with $id's public key"
 done
+say "checks: ssh -o PKCS11Provider=p11-kit-proxy.so logs in with the wid key"
+start_sshd
+for id in "$ID" "$RSA"; do
+	pubkey_ssh "$id" "$T/$id.pub"
+	cat "$T/$id.pub" >>"$SSH_AK"
+	expect_rc 0 "ssh through p11-kit-proxy.so with $id" -- \
+	    in_ns ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes \
+	    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	    -o ConnectTimeout=10 -o LogLevel=ERROR -o PKCS11Provider="$PROXY" \
+	    -o IdentityFile="$T/$id.pub" -p "$SSH_PORT" \
+	    "$SSH_USER@127.0.0.1" "echo logged-in-as-\$(id -un)"
+	expect_grep "$T/out" "^logged-in-as-$SSH_USER\$" "ssh ran the remote command ($id)"
+	_fp=$(ssh-keygen -l -f "$T/$id.pub" | awk '{print $2}')
+	grep "Accepted publickey for $SSH_USER " "$T/sshd.log" | grep -q -F " $_fp" ||
+	    fail "sshd did not log a login with $id's key $_fp"
+	pass "sshd accepted $id's key $_fp"
+done
+
 task_end "$ID"
+expect_error "ssh through p11-kit-proxy.so after task end" -- \
+    in_ns ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes \
+    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o ConnectTimeout=10 -o LogLevel=ERROR -o PKCS11Provider="$PROXY" \
+    -o IdentityFile="$T/$ID.pub" -p "$SSH_PORT" "$SSH_USER@127.0.0.1" true
 expect_error "p11tool --test-sign after task end" -- \
     in_ns p11tool --test-sign "pkcs11:token=wid;object=$ID;type=private"
 
