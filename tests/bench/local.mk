@@ -7,8 +7,8 @@ tests_bench_wid_bench_SOURCES = tests/bench/wid-bench.c
 tests_bench_wid_bench_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS) -pthread
 tests_bench_wid_bench_LDADD = libwidcommon.la $(CRYPTO_LIBS) -ldl -lpthread
 if HAVE_TPM
-tests_bench_wid_bench_CFLAGS += $(TSS2_CFLAGS)
-tests_bench_wid_bench_LDADD += $(TSS2_LIBS)
+tests_bench_wid_bench_CFLAGS += $(TSS2_CFLAGS) -I$(top_srcdir)/tools/agent
+tests_bench_wid_bench_LDADD += libwidtpm.la $(TSS2_LIBS)
 endif
 EXTRA_DIST += tests/bench/run-bench.sh
 CLEANFILES += tests/bench/wid-bench$(EXEEXT)

@@ -408,6 +408,14 @@ else
 		bench --esys "$TCTI" --label esys --mech $m --seconds "$TPM_SECS" \
 		    --repeat "$TPM_REPEAT" || { skip "tpm/raw-esys: $m failed"; break; }
 	done
+	# Raw ESYS with wid's policy: the TPM backend called in process
+	# (Load, policy session, Sign, Flush per signature), no agent.  The
+	# floor for wid's tpm row; target: wid within 1.2x of it.
+	for m in ecdsa rsa; do
+		bench --esys-policy "$TCTI" --label esys-policy --mech $m \
+		    --seconds "$TPM_SECS" --repeat "$TPM_REPEAT" ||
+		    { skip "tpm/esys-policy: $m failed"; break; }
+	done
 	stop_swtpm
 fi
 
@@ -478,6 +486,14 @@ row "wid-tool task start: $LMAX / 10 tasks" \
     "$(div "$(get p50_us mode=tool-start tasks=$LMAX)" \
     "$(get p50_us mode=tool-start tasks=10)")" "<=" 1.2
 row "agent RSS bytes per idle task" "$(get bytes_per_task mode=rss)" "<=" 8192
+# TPM (issue 4): wid through module + agent against the TPM backend in
+# process (same ESYS command sequence and policy): median latency ratio.
+for m in ecdsa rsa; do
+	row "tpm $m: wid p50 / raw ESYS with policy p50" \
+	    "$(div "$(get p50_us module=wid-tpm mode=hot mech=$m threads=1 rep=median)" \
+	    "$(get p50_us module=esys-policy mode=hot mech=$m threads=1 rep=median)")" \
+	    "<=" 1.2
+done
 row "wid-tool task start median us (P-256, 10 tasks)" \
     "$(get p50_us mode=tool-start tasks=10)" "<=" 5000
 echo

@@ -11,6 +11,10 @@
  *            up front, one pre-initialized context per thread.
  *   --esys TCTI  raw tpm2-tss ESYS signing with a transient key: the
  *            floor for any TPM signer (one thread, one TCTI connection).
+ *   --esys-policy TCTI  wid's TPM backend called in this process (no
+ *            agent, socket or module): per signature Load, policy session
+ *            (PolicyCounterTimer x2, PolicyNV, PolicyCommandCode), Sign,
+ *            Flush; the floor for a key with wid's policy.
  *   --start-tasks N  starts N tasks through the agent protocol (one
  *            connection) and reports the agent's TASK_START latency.
  *
@@ -48,6 +52,10 @@
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
+
+#include <openssl/x509.h>
+
+#include "backend.h"    /* wid_backend_tpm, for --esys-policy */
 #endif
 
 #include "wid/client.h"
@@ -78,6 +86,7 @@ struct opts {
 	const char *key_type;
 	const char *prefix;
 	const char *esys_tcti;  /* raw ESYS signing on this TPM */
+	const char *esys_policy_tcti; /* wid's backend in process */
 };
 
 /* What one signature needs: the input and the verifying key. */
@@ -1144,6 +1153,84 @@ esys_sign_one(struct worker *w, uint8_t *sig, size_t *sig_len)
 	return r;
 }
 
+/* ---- wid's TPM backend in process: raw ESYS with wid's policy ---- */
+
+struct esys_policy {
+	void *st;
+	void *key;
+};
+
+static int
+esys_policy_sign_one(struct worker *w, uint8_t *sig, size_t *sig_len)
+{
+	struct esys_policy *e = w->esys;
+	struct wid_sign_req req;
+
+	memset(&req, 0, sizeof(req));
+	req.alg = w->j->mech == MECH_RSA ? WID_SIG_RSA_PKCS1 : WID_SIG_ECDSA;
+	req.data = w->j->data;
+	req.data_len = (uint16_t)w->j->data_len;
+	return wid_backend_tpm.sign(e->st, e->key, &req, sig, sig_len) ==
+	    WID_OK ? 0 : -1;
+}
+
+static int
+bench_esys_policy(const struct opts *o)
+{
+	struct worker w[1];
+	struct esys_policy e = { NULL, NULL };
+	struct job j;
+	struct opts o1 = *o;
+	uint8_t sig[WID_SIG_MAX], spki[WID_SPKI_MAX];
+	const unsigned char *p = spki;
+	size_t sl = sizeof(sig), spki_len = 0;
+	int rc = 1;
+
+	if (o->mech == MECH_EDDSA) {
+		fprintf(stderr, "wid-bench: TPM 2.0 has no Ed25519\n");
+		return 1;
+	}
+	o1.threads = 1;
+	memset(w, 0, sizeof(w));
+	job_init(&j, o->mech);
+	setenv("TSS2_LOG", "all+none", 0);
+	if (wid_backend_tpm.open(o->esys_policy_tcti, &e.st) != WID_OK ||
+	    wid_backend_tpm.keygen(e.st, o->mech == MECH_RSA ?
+	    WID_KEY_RSA2048 : WID_KEY_EC_P256, 3600, &e.key) != WID_OK ||
+	    wid_backend_tpm.spki(e.st, e.key, spki, &spki_len) != WID_OK ||
+	    (j.pub = d2i_PUBKEY(NULL, &p, (long)spki_len)) == NULL) {
+		fprintf(stderr, "wid-bench: esys-policy: backend set-up "
+		    "failed\n");
+		goto out;
+	}
+	w[0].j = &j;
+	w[0].esys = &e;
+	w[0].sign = esys_policy_sign_one;
+	if (esys_policy_sign_one(&w[0], sig, &sl) != 0) {
+		fprintf(stderr, "wid-bench: esys-policy: sign failed\n");
+		goto out;
+	}
+	if (o->flip)
+		sig[sl / 2] ^= 0x01;
+	if (!verify_sig(&j, sig, sl, 1)) {
+		fprintf(stderr, "wid-bench: esys-policy %s: BAD SIGNATURE\n",
+		    mech_names[o->mech]);
+		rc = 2;
+		goto out;
+	}
+	printf("BENCH module=%s mode=verify mech=%s ok=1\n", o->label,
+	    mech_names[o->mech]);
+	rc = run_rounds(&o1, w) == 0 ? 0 : 1;
+ out:
+	free(w[0].lat);
+	EVP_PKEY_free(j.pub);
+	if (e.key != NULL)
+		wid_backend_tpm.destroy(e.st, e.key);
+	if (e.st != NULL)
+		wid_backend_tpm.close(e.st);
+	return rc;
+}
+
 /* One ESYS context on one TCTI connection: a bare swtpm serves one
  * client, so this floor is measured with one thread. */
 static int
@@ -1208,6 +1295,8 @@ usage(void)
 	    "[--repeat R]\n"
 	    "       wid-bench --esys TCTI [--mech ecdsa|rsa] [--seconds S] "
 	    "[--repeat R]\n"
+	    "       wid-bench --esys-policy TCTI [--mech ecdsa|rsa] "
+	    "[--seconds S] [--repeat R]\n"
 	    "       wid-bench --start-tasks N --prefix ID [--key-type ec-p256] "
 	    "[--socket PATH]\n"
 	    "The PIN may also come from $WID_BENCH_PIN (kept out of argv).\n"
@@ -1236,6 +1325,7 @@ main(int argc, char **argv)
 		{ "prefix", required_argument, NULL, 'P' },
 		{ "flip", no_argument, NULL, 'F' },
 		{ "esys", required_argument, NULL, 'E' },
+		{ "esys-policy", required_argument, NULL, 'Y' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct opts o;
@@ -1261,6 +1351,7 @@ main(int argc, char **argv)
 		case 'P': o.prefix = optarg; break;
 		case 'F': o.flip = 1; break;
 		case 'E': o.esys_tcti = optarg; break;
+		case 'Y': o.esys_policy_tcti = optarg; break;
 		case 'M':
 			if (strcmp(optarg, "ecdsa") == 0)
 				o.mech = MECH_ECDSA;
@@ -1305,6 +1396,14 @@ main(int argc, char **argv)
 		return bench_start_tasks(&o);
 	if (o.openssl)
 		return bench_openssl(&o);
+	if (o.esys_policy_tcti != NULL) {
+#ifdef WID_HAVE_TPM
+		return bench_esys_policy(&o);
+#else
+		fprintf(stderr, "wid-bench: built without tpm2-tss\n");
+		return 1;
+#endif
+	}
 	if (o.esys_tcti != NULL) {
 #ifdef WID_HAVE_TPM
 		return bench_esys(&o);

@@ -1,8 +1,10 @@
 # tests/tpm/local.mk: the TPM backend against swtpm.  tpm_backend.sh starts
 # a swtpm on a Unix socket in a temp dir (tests/tpm/swtpm.sh, stopped by
-# PID) and runs test_tpm_backend against it.
+# PID) and runs test_tpm_backend against it; tpm_agent.sh runs wid-agent
+# --backend tpm on its own swtpm under pkcs11-tool, ssh, openssl.
 EXTRA_DIST += \
 	tests/tpm/swtpm.sh \
+	tests/tpm/tpm_agent.sh \
 	tests/tpm/tpm_backend.sh \
 	$(NULL)
 
@@ -14,4 +16,6 @@ tests_tpm_test_tpm_backend_CFLAGS = $(AM_CFLAGS) $(TSS2_CFLAGS) -pthread
 tests_tpm_test_tpm_backend_LDADD = libwidtpm.la libwidcommon.la \
 	$(TSS2_LIBS) $(CRYPTO_LIBS) -lpthread
 TESTS += tests/tpm/tpm_backend.sh
+# The agent with --backend tpm driven by real clients (needs p11sign).
+TESTS += tests/tpm/tpm_agent.sh
 endif

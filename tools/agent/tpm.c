@@ -14,16 +14,23 @@
  * so whoever copies the blob cannot use it after the deadline, after a TPM
  * reset, or after the task ended.
  *
- * Revocation bits live in one TPM_NT_BITS NV index (64 bits).  Once set, a
- * bit is cleared only by redefining the index ("recycling"), which is done
- * only when every key that ever got a bit is dead anyway: the TPM was reset
- * since (resetCount differs), or the TPM clock has passed the latest
- * deadline handed out (the "horizon").  Epoch and horizon are kept in a
- * second small NV index, so an agent restart does not forget them.
+ * Revocation bits live in one ordinary NV index of TPM_NV_BITS_LEN bytes
+ * (4096 bits); a key's policy checks its one bit (PolicyNV on one byte).
+ * A set bit is cleared again, so that a new key can take it, only once
+ * the key that set it is dead anyway: the TPM clock has passed that key's
+ * deadline, or the TPM was reset since (resetCount differs).  Clearing is
+ * batched: only when no never-used bit is left, all reusable bits are
+ * cleared with one write per changed chunk.  So the pool limits the keys
+ * alive (or revoked and not yet past their deadline) at one time, not the
+ * keys made over a run.  The epoch and the latest deadline handed out (the
+ * "horizon", rounded up to spare NV writes) are kept in a second small NV
+ * index: after an agent restart every set bit is kept until the horizon.
  *
  * TPM access is serialized by one mutex (the TPM runs one command at a
- * time anyway); each sign loads the key, runs the policy session, signs and
- * flushes, so at most one task key is loaded at any time.  On a transport
+ * time anyway); each sign runs a fresh policy session and signs with the
+ * key, which is loaded first unless it is the one key kept loaded from the
+ * sign before (tpm_key_handle_inlock): so at most one task key is loaded
+ * at any time, and a hot key skips Load and FlushContext.  On a transport
  * error (swtpm restarted) the backend reconnects once and retries. */
 #include "config.h"
 
@@ -49,14 +56,17 @@
 #include "wid/proto.h"
 #include "backend.h"
 #include "tpm.h"
+#include "tpm_int.h"
+#include "tpm_policy.h"
 
 #define TPM_META_LEN 12u        /* u32 resetCount, u64 horizon (BE) */
 #define TPM_OFF_CLOCK 8u        /* offsetof TPMS_TIME_INFO.clockInfo.clock */
 #define TPM_OFF_RESET 16u       /* ... .clockInfo.resetCount */
-#define TPM_RECONNECT (-1)      /* internal: transport failed, reconnect */
+#define TPM_NV_CHUNK 256u       /* bytes per NV_Read/NV_Write */
+#define TPM_HORIZON_SLACK (600u * 1000u) /* ms the horizon may run ahead */
 
 #define TPM_NV_BITS_ATTRS \
-	((TPM2_NT_BITS << TPMA_NV_TPM2_NT_SHIFT) | TPMA_NV_OWNERWRITE | \
+	((TPM2_NT_ORDINARY << TPMA_NV_TPM2_NT_SHIFT) | TPMA_NV_OWNERWRITE | \
 	 TPMA_NV_OWNERREAD | TPMA_NV_AUTHREAD | TPMA_NV_NO_DA)
 #define TPM_NV_META_ATTRS \
 	((TPM2_NT_ORDINARY << TPMA_NV_TPM2_NT_SHIFT) | TPMA_NV_OWNERWRITE | \
@@ -64,40 +74,9 @@
 #define TPM_KEY_ATTRS \
 	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
 	 TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_SIGN_ENCRYPT | \
-	 TPMA_OBJECT_NODA | TPMA_OBJECT_ADMINWITHPOLICY)
+	 TPMA_OBJECT_NODA)
 
-/* The backend: one TPM connection, guarded by `lock`. */
-struct tpm_state {
-	pthread_mutex_t lock;
-	char *conf;                 /* TCTI string */
-	TSS2_TCTI_CONTEXT *tcti;
-	ESYS_CONTEXT *esys;
-	ESYS_TR srk;
-	ESYS_TR nv_bits;
-	ESYS_TR nv_meta;
-	TPM2B_NAME bits_name;       /* name of nv_bits, bound into policies */
-	uint32_t epoch;             /* resetCount the bit state belongs to */
-	uint64_t bits_set;          /* bits set in the NV index (revoked) */
-	uint64_t bits_live;         /* bits held by live keys of this epoch */
-	uint64_t horizon;           /* latest deadline given out this epoch */
-	uint32_t last_rc;
-};
-
-/* One task key: never holds private bytes in clear, only the TPM blob. */
-struct tpm_key {
-	int type;
-	uint32_t reset_count;       /* TPM resetCount at keygen */
-	uint64_t deadline;          /* TPM clock (ms) the key dies at */
-	unsigned bit;               /* revocation bit */
-	TPM2B_PUBLIC pub;
-	TPM2B_PRIVATE priv;
-	size_t spki_len;
-	uint8_t spki[WID_SPKI_MAX];
-};
-
-static void tpm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
+void
 tpm_log(const char *fmt, ...)
 {
 	va_list ap;
@@ -109,15 +88,15 @@ tpm_log(const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
+void
 tpm_log_rc(const char *what, TSS2_RC rc)
 {
 	tpm_log("%s: %s (0x%x)", what, Tss2_RC_Decode(rc), (unsigned)rc);
 }
 
 /* The connection broke (swtpm went away, socket reset). */
-static bool
-rc_is_transport(TSS2_RC rc)
+bool
+tpm_rc_is_transport(TSS2_RC rc)
 {
 	unsigned base = rc & 0xffffu;
 
@@ -136,13 +115,6 @@ rc_base(TSS2_RC rc)
 	if (rc & TPM2_RC_FMT1)
 		return rc & (TPM2_RC_FMT1 | 0x3fu);
 	return rc & 0xfffu;
-}
-
-static void
-put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
 }
 
 static void
@@ -172,85 +144,30 @@ get_be64(const uint8_t *p)
 	return v;
 }
 
-/* ---- policy digest, computed in software (TPM 2.0 part 3, 23.x) ---- */
+/* ---- revocation bits: byte bitmaps, bit n is byte n/8, mask 1<<(n%8) ---- */
 
-struct chunk {
-	const void *p;
-	size_t n;
-};
-
-static int
-sha256_chunks(const struct chunk *c, size_t nc, uint8_t out[32])
+static bool
+bit_get(const uint8_t *map, unsigned bit)
 {
-	EVP_MD_CTX *ctx;
-	unsigned int len = 0;
-	size_t i;
-	int ok;
-
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return WID_E_NOMEM;
-	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	for (i = 0; ok && i < nc; i++)
-		ok = EVP_DigestUpdate(ctx, c[i].p, c[i].n);
-	ok = ok && EVP_DigestFinal_ex(ctx, out, &len) && len == 32;
-	EVP_MD_CTX_free(ctx);
-	return ok ? WID_OK : WID_E_CRYPTO;
+	return (map[bit / 8] >> (bit % 8)) & 1;
 }
 
-/* PolicyCounterTimer and PolicyNV: args = H(operandB || offset || op);
- * digest = H(digest || cc || args [|| nvName]). */
-static int
-policy_update_cmp(uint8_t digest[32], TPM2_CC cc, const uint8_t *operand,
-                  size_t operand_len, uint16_t offset, TPM2_EO op,
-                  const TPM2B_NAME *name)
+static void
+bit_put(uint8_t *map, unsigned bit, bool on)
 {
-	uint8_t args[32], tail[4], ccb[4];
-	int r;
-
-	put_be16(tail, offset);
-	put_be16(tail + 2, op);
-	put_be32(ccb, cc);
-	{
-		struct chunk a[] = { { operand, operand_len }, { tail, 4 } };
-		if ((r = sha256_chunks(a, 2, args)) != WID_OK)
-			return r;
-	}
-	{
-		struct chunk d[] = {
-			{ digest, 32 }, { ccb, 4 }, { args, 32 },
-			{ name ? name->name : NULL, name ? name->size : 0 },
-		};
-		return sha256_chunks(d, name ? 4 : 3, digest);
-	}
+	if (on)
+		map[bit / 8] |= (uint8_t)(1u << (bit % 8));
+	else
+		map[bit / 8] &= (uint8_t)~(1u << (bit % 8));
 }
 
 static int
-policy_digest(const struct tpm_state *st, uint64_t deadline,
-              uint32_t reset_count, unsigned bit, uint8_t ret_digest[32])
+key_policy(const struct tpm_state *st, const struct tpm_key *k,
+           uint8_t ret_digest[32])
 {
-	uint8_t d[32], clock[8], reset[4], mask[8], ccb[8];
-	int r;
-
-	memset(d, 0, sizeof(d));
-	put_be64(clock, deadline);
-	put_be32(reset, reset_count);
-	put_be64(mask, UINT64_C(1) << bit);
-	put_be32(ccb, TPM2_CC_PolicyCommandCode);
-	put_be32(ccb + 4, TPM2_CC_Sign);
-	if ((r = policy_update_cmp(d, TPM2_CC_PolicyCounterTimer, clock, 8,
-	    TPM_OFF_CLOCK, TPM2_EO_UNSIGNED_LT, NULL)) != WID_OK ||
-	    (r = policy_update_cmp(d, TPM2_CC_PolicyCounterTimer, reset, 4,
-	    TPM_OFF_RESET, TPM2_EO_EQ, NULL)) != WID_OK ||
-	    (r = policy_update_cmp(d, TPM2_CC_PolicyNV, mask, 8, 0,
-	    TPM2_EO_BITCLEAR, &st->bits_name)) != WID_OK)
-		return r;
-	{
-		struct chunk c[] = { { d, 32 }, { ccb, 8 } };
-		if ((r = sha256_chunks(c, 2, d)) != WID_OK)
-			return r;
-	}
-	memcpy(ret_digest, d, 32);
-	return WID_OK;
+	return wid_tpm_policy_digest(st->bits_name.name, st->bits_name.size,
+	    k->deadline, k->reset_count, (uint16_t)(k->bit / 8),
+	    (uint8_t)(1u << (k->bit % 8)), ret_digest);
 }
 
 /* ---- TPM plumbing; everything below expects st->lock held ---- */
@@ -265,7 +182,7 @@ clock_inlock(struct tpm_state *st, uint64_t *ret_clock, uint32_t *ret_reset)
 	    &t);
 	if (rc != TSS2_RC_SUCCESS) {
 		tpm_log_rc("ReadClock", rc);
-		return rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
+		return tpm_rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
 	}
 	*ret_clock = t->clockInfo.clock;
 	*ret_reset = t->clockInfo.resetCount;
@@ -346,36 +263,58 @@ srk_inlock(struct tpm_state *st)
 	return r;
 }
 
+/* Writes len bytes at off of the NV index tr, in chunks. */
 static int
-nv_write_meta_inlock(struct tpm_state *st, uint32_t epoch, uint64_t horizon)
+nv_write_inlock(struct tpm_state *st, ESYS_TR tr, uint16_t off,
+                const uint8_t *data, size_t len)
 {
-	TPM2B_MAX_NV_BUFFER b = { .size = TPM_META_LEN };
+	TPM2B_MAX_NV_BUFFER b;
+	size_t n;
 	TSS2_RC rc;
 
-	put_be32(b.buffer, epoch);
-	put_be64(b.buffer + 4, horizon);
-	rc = Esys_NV_Write(st->esys, ESYS_TR_RH_OWNER, st->nv_meta,
-	    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &b, 0);
-	if (rc != TSS2_RC_SUCCESS) {
-		tpm_log_rc("NV_Write(meta)", rc);
-		return rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
+	while (len > 0) {
+		n = len < TPM_NV_CHUNK ? len : TPM_NV_CHUNK;
+		b.size = (uint16_t)n;
+		memcpy(b.buffer, data, n);
+		rc = Esys_NV_Write(st->esys, ESYS_TR_RH_OWNER, tr,
+		    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &b, off);
+		if (rc != TSS2_RC_SUCCESS) {
+			tpm_log_rc("NV_Write", rc);
+			return tpm_rc_is_transport(rc) ? TPM_RECONNECT :
+			    WID_E_CRYPTO;
+		}
+		off += (uint16_t)n;
+		data += n;
+		len -= n;
 	}
 	return WID_OK;
 }
 
-/* Opens the NV index at `handle`, defining (and first writing) it if
- * missing; refuses an index with other attributes or size. */
+static int
+nv_write_meta_inlock(struct tpm_state *st, uint32_t epoch, uint64_t horizon)
+{
+	uint8_t b[TPM_META_LEN];
+
+	put_be32(b, epoch);
+	put_be64(b + 4, horizon);
+	return nv_write_inlock(st, st->nv_meta, 0, b, sizeof(b));
+}
+
+/* Opens the NV index at `handle`, defining it (zero-filled) if missing;
+ * refuses an index with other attributes or size. */
 static int
 nv_open_inlock(struct tpm_state *st, TPM2_HANDLE handle, TPMA_NV attrs,
                uint16_t size, ESYS_TR *ret_tr)
 {
+	static const uint8_t zero[TPM_NV_BITS_LEN];
 	TPM2B_NV_PUBLIC tmpl = { 0 }, *pub = NULL;
 	TPM2B_AUTH auth = { 0 };
-	TPM2B_MAX_NV_BUFFER zero = { .size = size };
 	ESYS_TR tr = ESYS_TR_NONE;
 	TSS2_RC rc;
 	int r = WID_E_CRYPTO;
 
+	if (size > sizeof(zero))
+		goto out;
 	rc = Esys_TR_FromTPMPublic(st->esys, handle, ESYS_TR_NONE,
 	    ESYS_TR_NONE, ESYS_TR_NONE, &tr);
 	if (rc == TSS2_RC_SUCCESS) {
@@ -389,8 +328,9 @@ nv_open_inlock(struct tpm_state *st, TPM2_HANDLE handle, TPMA_NV attrs,
 		    pub->nvPublic.dataSize != size ||
 		    pub->nvPublic.nameAlg != TPM2_ALG_SHA256 ||
 		    pub->nvPublic.authPolicy.size != 0) {
-			tpm_log("NV index 0x%x exists with other attributes",
-			    handle);
+			tpm_log("NV index 0x%x exists with other attributes "
+			    "or size (an older wid's? undefine it with "
+			    "tpm2_nvundefine 0x%x)", handle, handle);
 			goto out;
 		}
 		if (pub->nvPublic.attributes & TPMA_NV_WRITTEN) {
@@ -415,15 +355,10 @@ nv_open_inlock(struct tpm_state *st, TPM2_HANDLE handle, TPMA_NV attrs,
 			goto out;
 		}
 	}
-	/* PolicyNV needs a written index; its name changes with WRITTEN. */
-	if ((attrs >> TPMA_NV_TPM2_NT_SHIFT & 0xf) == TPM2_NT_BITS)
-		rc = Esys_NV_SetBits(st->esys, ESYS_TR_RH_OWNER, tr,
-		    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, 0);
-	else
-		rc = Esys_NV_Write(st->esys, ESYS_TR_RH_OWNER, tr,
-		    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &zero, 0);
-	if (rc != TSS2_RC_SUCCESS) {
-		tpm_log_rc("NV first write", rc);
+	/* PolicyNV and NV_Read need a written index; its name changes with
+	 * WRITTEN, so this comes before bits_name_inlock. */
+	if ((r = nv_write_inlock(st, tr, 0, zero, size)) != WID_OK) {
+		r = WID_E_CRYPTO;
 		goto out;
 	}
 	r = WID_OK;
@@ -437,22 +372,33 @@ nv_open_inlock(struct tpm_state *st, TPM2_HANDLE handle, TPMA_NV attrs,
 }
 
 static int
-nv_read_inlock(struct tpm_state *st, ESYS_TR tr, uint16_t size, uint8_t *out)
+nv_read_inlock(struct tpm_state *st, ESYS_TR tr, uint16_t off, uint16_t size,
+               uint8_t *out)
 {
 	TPM2B_MAX_NV_BUFFER *b = NULL;
+	uint16_t n;
 	TSS2_RC rc;
 	int r = WID_E_CRYPTO;
 
-	rc = Esys_NV_Read(st->esys, tr, tr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-	    ESYS_TR_NONE, size, 0, &b);
-	if (rc != TSS2_RC_SUCCESS) {
-		tpm_log_rc("NV_Read", rc);
-		r = rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
-		goto out;
+	while (size > 0) {
+		n = size < TPM_NV_CHUNK ? size : TPM_NV_CHUNK;
+		rc = Esys_NV_Read(st->esys, tr, tr, ESYS_TR_PASSWORD,
+		    ESYS_TR_NONE, ESYS_TR_NONE, n, off, &b);
+		if (rc != TSS2_RC_SUCCESS) {
+			tpm_log_rc("NV_Read", rc);
+			r = tpm_rc_is_transport(rc) ? TPM_RECONNECT :
+			    WID_E_CRYPTO;
+			goto out;
+		}
+		if (b->size != n)
+			goto out;
+		memcpy(out, b->buffer, n);
+		Esys_Free(b);
+		b = NULL;
+		out += n;
+		off += n;
+		size -= n;
 	}
-	if (b->size != size)
-		goto out;
-	memcpy(out, b->buffer, size);
 	r = WID_OK;
  out:
 	Esys_Free(b);
@@ -479,58 +425,109 @@ bits_name_inlock(struct tpm_state *st)
 	return WID_OK;
 }
 
-/* Clears all revocation bits by redefining the index.  Only when every
- * key that got a bit is dead (see the file comment). */
+/* Writes the bytes of st->bits that differ from `old` (whole chunks). */
 static int
-recycle_inlock(struct tpm_state *st, uint32_t epoch)
+bits_flush_inlock(struct tpm_state *st, const uint8_t *old)
 {
-	TSS2_RC rc;
+	unsigned c;
 	int r;
 
-	rc = Esys_NV_UndefineSpace(st->esys, ESYS_TR_RH_OWNER, st->nv_bits,
-	    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
-	if (rc != TSS2_RC_SUCCESS) {
-		tpm_log_rc("NV_UndefineSpace(bits)", rc);
-		return WID_E_CRYPTO;
+	for (c = 0; c < TPM_NV_BITS_LEN; c += TPM_NV_CHUNK) {
+		if (memcmp(old + c, st->bits + c, TPM_NV_CHUNK) == 0)
+			continue;
+		if ((r = nv_write_inlock(st, st->nv_bits, (uint16_t)c,
+		    st->bits + c, TPM_NV_CHUNK)) != WID_OK)
+			return r;
 	}
-	st->nv_bits = ESYS_TR_NONE;
-	if ((r = nv_open_inlock(st, WID_TPM_NV_BITS, TPM_NV_BITS_ATTRS, 8,
-	    &st->nv_bits)) != WID_OK ||
-	    (r = bits_name_inlock(st)) != WID_OK ||
+	return WID_OK;
+}
+
+/* A new epoch (TPM reset): every key made before is dead.  Clears all
+ * bits and the horizon. */
+static int
+new_epoch_inlock(struct tpm_state *st, uint32_t epoch)
+{
+	uint8_t old[TPM_NV_BITS_LEN];
+	int r;
+
+	memcpy(old, st->bits, sizeof(old));
+	memset(st->bits, 0, sizeof(st->bits));
+	if ((r = bits_flush_inlock(st, old)) != WID_OK ||
 	    (r = nv_write_meta_inlock(st, epoch, 0)) != WID_OK)
 		return r;
+	memset(st->live, 0, sizeof(st->live));
+	memset(st->until, 0, sizeof(st->until));
+	st->n_live = 0;
 	st->epoch = epoch;
-	st->bits_set = 0;
 	st->horizon = 0;
 	return WID_OK;
 }
 
-/* Reads the revocation state; recycles the bits if all their keys died. */
+/* Clears every set bit whose key is dead (clock past its deadline) and
+ * that no live key holds; returns how many bits it freed. */
+static int
+reclaim_inlock(struct tpm_state *st, uint64_t clock, unsigned *ret_freed)
+{
+	uint8_t old[TPM_NV_BITS_LEN];
+	unsigned bit, freed = 0;
+	int r;
+
+	*ret_freed = 0;
+	memcpy(old, st->bits, sizeof(old));
+	for (bit = 0; bit < TPM_NV_NBITS; bit++) {
+		if (bit_get(st->bits, bit) && !bit_get(st->live, bit) &&
+		    clock >= st->until[bit]) {
+			bit_put(st->bits, bit, false);
+			st->until[bit] = 0;
+			freed++;
+		}
+	}
+	if (freed == 0)
+		return WID_OK;
+	if ((r = bits_flush_inlock(st, old)) != WID_OK) {
+		memcpy(st->bits, old, sizeof(old)); /* NV state unknown: keep */
+		return r;
+	}
+	*ret_freed = freed;
+	return WID_OK;
+}
+
+/* Reads the revocation state from NV.  A set bit of this epoch stays set
+ * until the horizon (which key set it is not recorded in the TPM). */
 static int
 sync_bits_inlock(struct tpm_state *st)
 {
-	uint8_t meta[TPM_META_LEN], bits[8];
+	uint8_t meta[TPM_META_LEN];
 	uint64_t clock, horizon;
 	uint32_t epoch, meta_epoch;
+	unsigned bit;
 	int r;
 
 	if ((r = clock_inlock(st, &clock, &epoch)) != WID_OK ||
-	    (r = nv_read_inlock(st, st->nv_meta, TPM_META_LEN, meta)) != WID_OK ||
-	    (r = nv_read_inlock(st, st->nv_bits, 8, bits)) != WID_OK)
+	    (r = nv_read_inlock(st, st->nv_meta, 0, TPM_META_LEN, meta)) !=
+	    WID_OK ||
+	    (r = nv_read_inlock(st, st->nv_bits, 0, TPM_NV_BITS_LEN,
+	    st->bits)) != WID_OK)
 		return r;
-	meta_epoch = (uint32_t)meta[0] << 24 | meta[1] << 16 | meta[2] << 8 |
-	    meta[3];
+	meta_epoch = (uint32_t)meta[0] << 24 | (uint32_t)meta[1] << 16 |
+	    (uint32_t)meta[2] << 8 | meta[3];
 	horizon = get_be64(meta + 4);
-	if (epoch != st->epoch)
-		st->bits_live = 0;      /* keys of an older epoch are dead */
-	if (meta_epoch != epoch || clock >= horizon) {
-		if (get_be64(bits) != 0 || meta_epoch != epoch)
-			return recycle_inlock(st, epoch);
-		horizon = 0;
+	if (meta_epoch != epoch)
+		return new_epoch_inlock(st, epoch);
+	if (epoch != st->epoch) {
+		/* Agent start (or another epoch's state in memory): keys we
+		 * knew are dead; bits set in this epoch wait for the horizon
+		 * (reclaim_inlock clears them once the clock passes it). */
+		memset(st->live, 0, sizeof(st->live));
+		memset(st->until, 0, sizeof(st->until));
+		st->n_live = 0;
+		for (bit = 0; bit < TPM_NV_NBITS; bit++)
+			if (bit_get(st->bits, bit))
+				st->until[bit] = horizon;
 	}
 	st->epoch = epoch;
-	st->bits_set = get_be64(bits);
 	st->horizon = horizon;
+	(void)clock;
 	return WID_OK;
 }
 
@@ -543,7 +540,9 @@ disconnect_inlock(struct tpm_state *st)
 		Tss2_TctiLdr_Finalize(&st->tcti);
 	st->esys = NULL;
 	st->tcti = NULL;
-	st->srk = st->nv_bits = st->nv_meta = ESYS_TR_NONE;
+	st->srk = st->nv_bits = st->nv_meta = st->ak = st->loaded =
+	    ESYS_TR_NONE;
+	st->loaded_id = 0;
 }
 
 static int
@@ -570,7 +569,8 @@ connect_inlock(struct tpm_state *st)
 	if ((r = srk_inlock(st)) != WID_OK ||
 	    (r = nv_open_inlock(st, WID_TPM_NV_META, TPM_NV_META_ATTRS,
 	    TPM_META_LEN, &st->nv_meta)) != WID_OK ||
-	    (r = nv_open_inlock(st, WID_TPM_NV_BITS, TPM_NV_BITS_ATTRS, 8,
+	    (r = nv_open_inlock(st, WID_TPM_NV_BITS, TPM_NV_BITS_ATTRS,
+	    TPM_NV_BITS_LEN,
 	    &st->nv_bits)) != WID_OK ||
 	    (r = bits_name_inlock(st)) != WID_OK ||
 	    (r = sync_bits_inlock(st)) != WID_OK) {
@@ -585,8 +585,8 @@ connect_inlock(struct tpm_state *st)
 	return r;
 }
 
-static int
-reconnect_inlock(struct tpm_state *st)
+int
+tpm_reconnect_inlock(struct tpm_state *st)
 {
 	tpm_log("connection to the TPM lost, reconnecting");
 	disconnect_inlock(st);
@@ -609,7 +609,9 @@ tpm_open(const char *conf, void **ret_state)
 		free(st);
 		return WID_E_NOMEM;
 	}
-	st->srk = st->nv_bits = st->nv_meta = ESYS_TR_NONE;
+	st->srk = st->nv_bits = st->nv_meta = st->ak = st->loaded =
+	    ESYS_TR_NONE;
+	st->loaded_id = 0;
 	if (pthread_mutex_init(&st->lock, NULL) != 0) {
 		free(st->conf);
 		free(st);
@@ -617,6 +619,7 @@ tpm_open(const char *conf, void **ret_state)
 	}
 	/* Epoch is unknown until the first sync. */
 	st->epoch = UINT32_MAX;
+	st->pool = TPM_NV_NBITS;
 	if ((r = connect_inlock(st)) != WID_OK) {
 		pthread_mutex_destroy(&st->lock);
 		free(st->conf);
@@ -642,8 +645,8 @@ tpm_close(void *state)
 	free(st);
 }
 
-static int
-make_spki(const TPM2B_PUBLIC *pub, uint8_t *out, size_t *ret_len)
+int
+tpm_make_spki(const TPM2B_PUBLIC *pub, uint8_t *out, size_t *ret_len)
 {
 	const TPMT_PUBLIC *p = &pub->publicArea;
 	OSSL_PARAM_BLD *bld = NULL;
@@ -747,6 +750,33 @@ template_for(int key_type, TPM2B_PUBLIC *t)
 	}
 }
 
+/* The next bit neither set nor live, from next_bit on, or TPM_NV_NBITS. */
+static unsigned
+find_free_bit(const struct tpm_state *st)
+{
+	unsigned i, bit;
+
+	for (i = 0; i < st->pool; i++) {
+		bit = (st->next_bit + i) % st->pool;
+		if (!bit_get(st->bits, bit) && !bit_get(st->live, bit))
+			return bit;
+	}
+	return TPM_NV_NBITS;
+}
+
+/* A key is gone from the agent: its bit is no longer live.  A revoked
+ * bit stays set until the key's deadline. */
+static void
+bit_release_inlock(struct tpm_state *st, const struct tpm_key *k)
+{
+	if (k->reset_count != st->epoch || !bit_get(st->live, k->bit))
+		return;
+	bit_put(st->live, k->bit, false);
+	st->n_live--;
+	if (bit_get(st->bits, k->bit) && st->until[k->bit] < k->deadline)
+		st->until[k->bit] = k->deadline;
+}
+
 static int
 keygen_inlock(struct tpm_state *st, struct tpm_key *k, uint32_t ttl)
 {
@@ -755,9 +785,9 @@ keygen_inlock(struct tpm_state *st, struct tpm_key *k, uint32_t ttl)
 	TPML_PCR_SELECTION pcrs = { 0 };
 	TPM2B_PRIVATE *priv = NULL;
 	TPM2B_PUBLIC *pub = NULL;
-	uint64_t clock, free_bits, ms = (uint64_t)ttl * 1000;
+	uint64_t clock, ms = (uint64_t)ttl * 1000;
 	uint32_t epoch;
-	unsigned bit;
+	unsigned bit, freed = 0;
 	TSS2_RC rc;
 	int r;
 
@@ -771,42 +801,48 @@ keygen_inlock(struct tpm_state *st, struct tpm_key *k, uint32_t ttl)
 	}
 	k->deadline = clock + ms;
 	k->reset_count = epoch;
-	free_bits = ~(st->bits_set | st->bits_live);
-	if (free_bits == 0 && clock >= st->horizon) {
-		if ((r = recycle_inlock(st, epoch)) != WID_OK)
+	if ((bit = find_free_bit(st)) == TPM_NV_NBITS) {
+		if ((r = reclaim_inlock(st, clock, &freed)) != WID_OK)
 			goto out;
-		free_bits = ~st->bits_live;
+		if (freed == 0 || (bit = find_free_bit(st)) == TPM_NV_NBITS) {
+			tpm_log("no free revocation bit: %u keys are alive or "
+			    "revoked before their deadline", st->pool);
+			r = WID_E_LIMIT;
+			goto out;
+		}
 	}
-	if (free_bits == 0) {
-		tpm_log("no free revocation bit until TPM clock %llu",
-		    (unsigned long long)st->horizon);
-		r = WID_E_LIMIT;
-		goto out;
-	}
-	for (bit = 0; !(free_bits >> bit & 1); bit++)
-		;
 	k->bit = bit;
-	/* Record the horizon before the key exists. */
+	/* Record the horizon before the key exists, ahead by one ttl (at
+	 * most TPM_HORIZON_SLACK), so that not every key costs a write. */
 	if (k->deadline > st->horizon) {
-		if ((r = nv_write_meta_inlock(st, epoch, k->deadline)) != WID_OK)
+		uint64_t h = k->deadline + (ms < TPM_HORIZON_SLACK ? ms :
+		    TPM_HORIZON_SLACK);
+
+		if ((r = nv_write_meta_inlock(st, epoch, h)) != WID_OK)
 			goto out;
-		st->horizon = k->deadline;
+		st->horizon = h;
 	}
 	k->pub.publicArea.authPolicy.size = 32;
-	if ((r = policy_digest(st, k->deadline, epoch, bit,
-	    k->pub.publicArea.authPolicy.buffer)) != WID_OK)
+	if ((r = key_policy(st, k, k->pub.publicArea.authPolicy.buffer)) !=
+	    WID_OK)
 		goto out;
+	/* Create needs object slots (the SRK, the new key): a bare TPM
+	 * (swtpm) has three. */
+	tpm_key_unload_inlock(st);
 	rc = Esys_Create(st->esys, st->srk, ESYS_TR_PASSWORD, ESYS_TR_NONE,
 	    ESYS_TR_NONE, &sens, &k->pub, &outside, &pcrs, &priv, &pub, NULL,
 	    NULL, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
 		tpm_log_rc("Create", rc);
-		r = rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
+		r = tpm_rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
 		goto out;
 	}
 	k->pub = *pub;
 	k->priv = *priv;
-	st->bits_live |= UINT64_C(1) << bit;
+	k->id = ++st->next_key_id;
+	bit_put(st->live, bit, true);
+	st->n_live++;
+	st->next_bit = (bit + 1) % st->pool;
 	r = WID_OK;
  out:
 	Esys_Free(pub);
@@ -846,7 +882,7 @@ tpm_keygen(void *state, int key_type, uint32_t ttl, void **ret_key)
 		r = TPM_RECONNECT;
 	else
 		r = keygen_inlock(st, k, ttl);
-	if (r == TPM_RECONNECT && (r = reconnect_inlock(st)) == WID_OK) {
+	if (r == TPM_RECONNECT && (r = tpm_reconnect_inlock(st)) == WID_OK) {
 		template_for(key_type, &k->pub);
 		r = keygen_inlock(st, k, ttl);
 		if (r == TPM_RECONNECT)
@@ -855,7 +891,7 @@ tpm_keygen(void *state, int key_type, uint32_t ttl, void **ret_key)
 	pthread_mutex_unlock(&st->lock);
 	if (r != WID_OK)
 		goto out;
-	if ((r = make_spki(&k->pub, k->spki, &k->spki_len)) != WID_OK) {
+	if ((r = tpm_make_spki(&k->pub, k->spki, &k->spki_len)) != WID_OK) {
 		tpm_log("cannot encode the public key");
 		goto out;
 	}
@@ -863,10 +899,9 @@ tpm_keygen(void *state, int key_type, uint32_t ttl, void **ret_key)
 	k = NULL;
  out:
 	if (k != NULL && r != WID_OK && k->priv.size != 0) {
-		/* Made but unusable here: give its bit back as revoked. */
+		/* Made but unusable here; its blob dies with it below. */
 		pthread_mutex_lock(&st->lock);
-		if (k->reset_count == st->epoch)
-			st->bits_live &= ~(UINT64_C(1) << k->bit);
+		bit_release_inlock(st, k);
 		pthread_mutex_unlock(&st->lock);
 	}
 	key_free(k);
@@ -988,7 +1023,7 @@ static int
 policy_reason_inlock(struct tpm_state *st, const struct tpm_key *k,
                      TSS2_RC rc)
 {
-	uint8_t bits[8];
+	uint8_t bits[1];
 	uint64_t clock;
 	uint32_t reset;
 	int r;
@@ -1009,14 +1044,48 @@ policy_reason_inlock(struct tpm_state *st, const struct tpm_key *k,
 			(void)sync_bits_inlock(st);     /* new epoch */
 		return WID_E_CRYPTO;
 	}
-	if (nv_read_inlock(st, st->nv_bits, 8, bits) == WID_OK &&
-	    (get_be64(bits) >> k->bit & 1)) {
+	if (nv_read_inlock(st, st->nv_bits, (uint16_t)(k->bit / 8), 1,
+	    bits) == WID_OK && (bits[0] >> (k->bit % 8) & 1)) {
 		tpm_log("TPM refused the key: %s (0x%x): key revoked",
 		    Tss2_RC_Decode(rc), (unsigned)rc);
 		return WID_E_ENDED;
 	}
 	tpm_log_rc("TPM refused the key", rc);
 	return WID_E_CRYPTO;
+}
+
+/* The TPM handle of k, loading it (and unloading the key loaded before)
+ * when it is not the one loaded.  One task key is loaded at a time, so
+ * hot keys skip Load and FlushContext, and the TPM never fills up. */
+TSS2_RC
+tpm_key_handle_inlock(struct tpm_state *st, const struct tpm_key *k,
+                      ESYS_TR *ret_handle)
+{
+	TSS2_RC rc;
+
+	if (st->loaded != ESYS_TR_NONE && st->loaded_id == k->id) {
+		*ret_handle = st->loaded;
+		return TSS2_RC_SUCCESS;
+	}
+	tpm_key_unload_inlock(st);
+	rc = Esys_Load(st->esys, st->srk, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+	    ESYS_TR_NONE, &k->priv, &k->pub, &st->loaded);
+	if (rc != TSS2_RC_SUCCESS) {
+		st->loaded = ESYS_TR_NONE;
+		return rc;
+	}
+	st->loaded_id = k->id;
+	*ret_handle = st->loaded;
+	return TSS2_RC_SUCCESS;
+}
+
+void
+tpm_key_unload_inlock(struct tpm_state *st)
+{
+	if (st->loaded != ESYS_TR_NONE && st->esys != NULL)
+		Esys_FlushContext(st->esys, st->loaded);
+	st->loaded = ESYS_TR_NONE;
+	st->loaded_id = 0;
 }
 
 static int
@@ -1029,7 +1098,7 @@ sign_inlock(struct tpm_state *st, const struct tpm_key *k,
 		.tag = TPM2_ST_HASHCHECK, .hierarchy = TPM2_RH_NULL,
 	};
 	TPM2B_OPERAND clock = { .size = 8 }, reset = { .size = 4 },
-	    mask = { .size = 8 };
+	    mask = { .size = 1 };
 	ESYS_TR key = ESYS_TR_NONE, sess = ESYS_TR_NONE;
 	const char *what;
 	TSS2_RC rc;
@@ -1037,12 +1106,10 @@ sign_inlock(struct tpm_state *st, const struct tpm_key *k,
 
 	put_be64(clock.buffer, k->deadline);
 	put_be32(reset.buffer, k->reset_count);
-	put_be64(mask.buffer, UINT64_C(1) << k->bit);
+	mask.buffer[0] = (uint8_t)(1u << (k->bit % 8));
 
 	what = "Load";
-	rc = Esys_Load(st->esys, st->srk, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-	    ESYS_TR_NONE, &k->priv, &k->pub, &key);
-	if (rc != TSS2_RC_SUCCESS)
+	if ((rc = tpm_key_handle_inlock(st, k, &key)) != TSS2_RC_SUCCESS)
 		goto fail;
 	what = "StartAuthSession";
 	rc = Esys_StartAuthSession(st->esys, ESYS_TR_NONE, ESYS_TR_NONE,
@@ -1068,7 +1135,8 @@ sign_inlock(struct tpm_state *st, const struct tpm_key *k,
 		goto fail;
 	what = "PolicyNV";
 	rc = Esys_PolicyNV(st->esys, st->nv_bits, st->nv_bits, sess,
-	    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &mask, 0,
+	    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &mask,
+	    (uint16_t)(k->bit / 8),
 	    TPM2_EO_BITCLEAR);
 	if (rc != TSS2_RC_SUCCESS)
 		goto fail;
@@ -1088,12 +1156,14 @@ sign_inlock(struct tpm_state *st, const struct tpm_key *k,
 	goto out;
  fail:
 	st->last_rc = rc;
-	if (rc_is_transport(rc)) {
+	if (tpm_rc_is_transport(rc)) {
 		tpm_log_rc(what, rc);
 		r = TPM_RECONNECT;
-		key = sess = ESYS_TR_NONE;  /* gone with the connection */
+		sess = ESYS_TR_NONE;    /* gone with the connection */
 		goto out;
 	}
+	if (rc_base(rc) != TPM2_RC_POLICY)
+		tpm_key_unload_inlock(st);  /* a stale handle? reload next time */
 	switch (rc_base(rc)) {
 	case TPM2_RC_POLICY:
 	case TPM2_RC_POLICY_FAIL:
@@ -1114,9 +1184,7 @@ sign_inlock(struct tpm_state *st, const struct tpm_key *k,
  out:
 	if (sess != ESYS_TR_NONE)
 		Esys_FlushContext(st->esys, sess);
-	if (key != ESYS_TR_NONE)
-		Esys_FlushContext(st->esys, key);
-	return r;
+	return r;	/* the key stays loaded for the next sign */
 }
 
 static int
@@ -1141,7 +1209,7 @@ tpm_sign(void *state, void *key, const struct wid_sign_req *req,
 		r = TPM_RECONNECT;
 	else
 		r = sign_inlock(st, k, &digest, &scheme, &s);
-	if (r == TPM_RECONNECT && (r = reconnect_inlock(st)) == WID_OK) {
+	if (r == TPM_RECONNECT && (r = tpm_reconnect_inlock(st)) == WID_OK) {
 		r = sign_inlock(st, k, &digest, &scheme, &s);
 		if (r == TPM_RECONNECT)
 			r = WID_E_CRYPTO;
@@ -1180,11 +1248,11 @@ tpm_sign(void *state, void *key, const struct wid_sign_req *req,
 }
 
 static int
-revoke_inlock(struct tpm_state *st, struct tpm_key *k)
+revoke_inlock(struct tpm_state *st, struct tpm_key *k, bool force)
 {
 	uint64_t clock;
 	uint32_t epoch;
-	TSS2_RC rc;
+	uint8_t byte;
 	int r;
 
 	if ((r = clock_inlock(st, &clock, &epoch)) != WID_OK)
@@ -1193,32 +1261,38 @@ revoke_inlock(struct tpm_state *st, struct tpm_key *k)
 		return r;
 	if (k->reset_count != st->epoch)
 		return WID_OK;  /* dead already: the TPM was reset */
-	rc = Esys_NV_SetBits(st->esys, ESYS_TR_RH_OWNER, st->nv_bits,
-	    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-	    UINT64_C(1) << k->bit);
-	if (rc != TSS2_RC_SUCCESS) {
-		tpm_log_rc("NV_SetBits", rc);
-		return rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
-	}
-	st->bits_set |= UINT64_C(1) << k->bit;
+	if (clock >= k->deadline && !force)
+		return WID_OK;  /* dead already: past its deadline */
+	byte = st->bits[k->bit / 8] | (uint8_t)(1u << (k->bit % 8));
+	if ((r = nv_write_inlock(st, st->nv_bits, (uint16_t)(k->bit / 8),
+	    &byte, 1)) != WID_OK)
+		return r;
+	bit_put(st->bits, k->bit, true);
+	if (st->until[k->bit] < k->deadline)
+		st->until[k->bit] = k->deadline;
 	return WID_OK;
 }
 
-int
-wid_tpm_revoke(void *state, void *key)
+static int
+revoke(struct tpm_state *st, struct tpm_key *key, bool force)
 {
-	struct tpm_state *st = state;
 	int r;
 
 	pthread_mutex_lock(&st->lock);
-	r = st->esys == NULL ? TPM_RECONNECT : revoke_inlock(st, key);
-	if (r == TPM_RECONNECT && (r = reconnect_inlock(st)) == WID_OK) {
-		r = revoke_inlock(st, key);
+	r = st->esys == NULL ? TPM_RECONNECT : revoke_inlock(st, key, force);
+	if (r == TPM_RECONNECT && (r = tpm_reconnect_inlock(st)) == WID_OK) {
+		r = revoke_inlock(st, key, force);
 		if (r == TPM_RECONNECT)
 			r = WID_E_CRYPTO;
 	}
 	pthread_mutex_unlock(&st->lock);
 	return r;
+}
+
+int
+wid_tpm_revoke(void *state, void *key)
+{
+	return revoke(state, key, true);
 }
 
 uint32_t
@@ -1233,6 +1307,32 @@ wid_tpm_last_rc(void *state)
 	return rc;
 }
 
+unsigned
+wid_tpm_bits_taken(void *state, unsigned *ret_pool)
+{
+	struct tpm_state *st = state;
+	unsigned bit, n = 0;
+
+	pthread_mutex_lock(&st->lock);
+	for (bit = 0; bit < TPM_NV_NBITS; bit++)
+		if (bit_get(st->bits, bit) || bit_get(st->live, bit))
+			n++;
+	pthread_mutex_unlock(&st->lock);
+	*ret_pool = st->pool;
+	return n;
+}
+
+void
+wid_tpm_set_pool(void *state, unsigned nbits)
+{
+	struct tpm_state *st = state;
+
+	pthread_mutex_lock(&st->lock);
+	st->pool = nbits > 0 && nbits < TPM_NV_NBITS ? nbits : TPM_NV_NBITS;
+	st->next_bit = 0;
+	pthread_mutex_unlock(&st->lock);
+}
+
 static void
 tpm_destroy(void *state, void *key)
 {
@@ -1241,12 +1341,13 @@ tpm_destroy(void *state, void *key)
 
 	if (k == NULL)
 		return;
-	if (wid_tpm_revoke(st, k) != WID_OK)
+	if (revoke(st, k, false) != WID_OK)
 		tpm_log("could not revoke a key in the TPM; its deadline "
 		    "still holds");
 	pthread_mutex_lock(&st->lock);
-	if (k->reset_count == st->epoch)
-		st->bits_live &= ~(UINT64_C(1) << k->bit);
+	if (st->loaded_id == k->id)
+		tpm_key_unload_inlock(st);
+	bit_release_inlock(st, k);
 	pthread_mutex_unlock(&st->lock);
 	key_free(k);
 }

@@ -10,7 +10,7 @@
 
 /* Fixed TPM resources the backend uses (owner hierarchy). */
 #define WID_TPM_SRK_HANDLE  0x81000001u /* persistent ECC P-256 storage key */
-#define WID_TPM_NV_BITS     0x01357100u /* revocation bits (TPM_NT_BITS) */
+#define WID_TPM_NV_BITS     0x01357102u /* revocation bitmap (ordinary, 512 B) */
 #define WID_TPM_NV_META     0x01357101u /* epoch and deadline horizon */
 
 /* Test only: sets the key's revocation bit in the TPM as destroy() does,
@@ -20,5 +20,18 @@ int wid_tpm_revoke(void *state, void *key);
 /* Test only: the last response code the TPM (or TSS) returned to sign(),
  * 0 after a success. */
 uint32_t wid_tpm_last_rc(void *state);
+
+/* Test only: how many revocation bits are taken (live or set), and how
+ * many the pool has. */
+unsigned wid_tpm_bits_taken(void *state, unsigned *ret_pool);
+/* Test only: use only the first nbits bits (0: all). */
+void wid_tpm_set_pool(void *state, unsigned nbits);
+
+/* Attestation evidence for `key` of task `task` (see tpm_policy.h for the
+ * format): TPM2_Certify of the key by the attestation key.  Writes NUL-
+ * terminated text into out (outsz bytes, WID_TPM_EVIDENCE_MAX is enough)
+ * and its length into *ret_len. */
+int wid_tpm_attest(void *state, void *key, const char *task, char *out,
+                   size_t outsz, size_t *ret_len);
 
 #endif
