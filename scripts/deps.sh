@@ -7,7 +7,10 @@ PKGS="build-essential autoconf automake libtool pkg-config
  libtss2-dev swtpm swtpm-tools tpm2-tools libtpm2-pkcs11-1
  softhsm2 opensc gnutls-bin libengine-pkcs11-openssl
  openssh-client openssh-server git curl valgrind
- clang libclang-rt-14-dev util-linux procps python3"
+ clang libclang-rt-14-dev util-linux procps python3
+ faketime
+ python3-yaml systemd man-db groff-base mandoc
+ devscripts debhelper lintian dpkg-dev fakeroot"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
