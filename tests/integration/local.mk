@@ -15,6 +15,12 @@ INTEGRATION_TESTS = \
 	tests/integration/visibility.sh \
 	tests/integration/badinput.sh \
 	tests/integration/p11kit.sh \
+	tests/integration/governance.sh \
+	tests/integration/certs_ssh.sh \
+	tests/integration/certs_tls.sh \
+	tests/integration/ssh_agent.sh \
+	tests/integration/git_signers.sh \
+	tests/integration/client_matrix.sh \
 	$(NULL)
 
 TESTS += $(INTEGRATION_TESTS)

@@ -20,7 +20,7 @@ echo "$WID_TASK" >"$IT_DIR/task.$IT_NAME"
 cat "$IT_DIR/$IT_NAME.pub" >>"$IT_AK"
 # With IdentitiesOnly=yes OpenSSH uses a PKCS#11 key only when its public
 # key is also named with IdentityFile (-i): sshconnect2.c pubkey_prepare.
-ssh -F /dev/null -o PKCS11Provider="$IT_MODULE" -o BatchMode=yes \
+ssh -F /dev/null -o PKCS11Provider="$IT_MODULE" -o IdentityAgent=none -o BatchMode=yes \
     -o IdentitiesOnly=yes -o IdentityFile="$IT_DIR/$IT_NAME.pub" \
     -o StrictHostKeyChecking=no \
     -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10 \
@@ -61,7 +61,7 @@ say "checks: headline: wid-tool exec with no agent running (embedded agent), ECD
 unset WID_AGENT_SOCK
 export IT_NAME=ec
 expect_rc 0 "wid-tool exec --ttl 10m -- ssh (ecdsa, embedded agent)" -- \
-    wid_tool exec --ttl 10m --key ec-p256 -- sh "$T/inner.sh"
+    wid_tool exec --no-ssh-agent --ttl 10m --key ec-p256 -- sh "$T/inner.sh"
 expect_grep "$T/out" "^logged-in-as-$SSH_USER\$" "ssh ran the remote command"
 grep -q '^ecdsa-sha2-nistp256 ' "$T/ec.pub" || fail "ec task key is not ECDSA P-256"
 accepted_with "$T/ec.pub"
@@ -73,7 +73,7 @@ say "checks: exec against a running agent, RSA; refused after exec returns"
 start_agent
 export IT_NAME=rsa
 expect_rc 0 "wid-tool exec --ttl 10m -- ssh (rsa2048)" -- \
-    wid_tool exec --ttl 10m --key rsa2048 -- sh "$T/inner.sh"
+    wid_tool exec --no-ssh-agent --ttl 10m --key rsa2048 -- sh "$T/inner.sh"
 expect_grep "$T/out" "^logged-in-as-$SSH_USER\$" "ssh ran the remote command"
 grep -q '^ssh-rsa ' "$T/rsa.pub" || fail "rsa task key is not RSA"
 accepted_with "$T/rsa.pub"

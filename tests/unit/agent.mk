@@ -1,6 +1,6 @@
 # tests/unit/agent.mk: unit tests of wid-agent (they link libwidagent.la).
 AGENT_UNIT_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir) $(YAML_CFLAGS)
-AGENT_UNIT_LIBS = libwidagent.la $(UNIT_LIBS) $(YAML_LIBS) -lpthread
+AGENT_UNIT_LIBS = libwidagent.la libwidgov.la $(UNIT_LIBS) $(YAML_LIBS) -lpthread
 
 check_PROGRAMS += tests/unit/test_tasks
 tests_unit_test_tasks_SOURCES = tests/unit/test_tasks.c

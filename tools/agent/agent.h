@@ -7,7 +7,10 @@
 
 #include "backend.h"
 #include "conf.h"
+#include "gov.h"
 #include "tasks.h"
+
+struct wid_ca;
 
 struct wid_agent {
 	struct wid_config conf;
@@ -18,6 +21,8 @@ struct wid_agent {
 	uint32_t uid;                 /* the agent's */
 	uint32_t pid;
 	int64_t started;              /* unix seconds */
+	struct wid_gov gov;           /* policy and audit log (gov.c) */
+	struct wid_ca *ca;            /* created on first use (cert_ops.c) */
 };
 
 /* The backend table: "soft" (and "tpm" when wired).  NULL with a reason
@@ -25,6 +30,9 @@ struct wid_agent {
 const struct wid_backend_ops *wid_backend_find(const char *name,
                                                uint8_t *ret_id,
                                                const char **ret_why);
+
+/* Frees the CA and its keys (agent shutdown; cert_ops.c). */
+void wid_cert_fini(struct wid_agent *a);
 
 /* CLOCK_BOOTTIME in ns and the wall clock in unix seconds. */
 uint64_t wid_now_boot(void);

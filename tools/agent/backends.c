@@ -12,7 +12,9 @@ static const struct {
 	const struct wid_backend_ops *ops;
 } backends[] = {
 	{ "soft", WID_BACKEND_SOFT, &wid_backend_soft },
-	/* "tpm" is wired by the lead under WID_HAVE_TPM. */
+#ifdef WID_HAVE_TPM
+	{ "tpm", WID_BACKEND_TPM, &wid_backend_tpm },
+#endif
 };
 
 const struct wid_backend_ops *
@@ -27,13 +29,10 @@ wid_backend_find(const char *name, uint8_t *ret_id, const char **ret_why)
 			return backends[i].ops;
 		}
 	}
-	if (strcmp(name, "tpm") == 0) {
-#ifdef WID_HAVE_TPM
-		*ret_why = "tpm backend not wired yet";
-#else
-		*ret_why = "built without TPM support";
-#endif
-	} else
+	if (strcmp(name, "tpm") == 0)
+		*ret_why = "this wid-agent was built without TPM support "
+		    "(configure --with-tpm=yes needs tpm2-tss)";
+	else
 		*ret_why = "unknown backend";
 	return NULL;
 }

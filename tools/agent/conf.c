@@ -196,7 +196,9 @@ parse_root(struct parse *p, yaml_node_t *root, struct wid_config *c)
 	    pair < root->data.mapping.pairs.top; pair++) {
 		static const char *const keys[] = { "socket", "backend",
 		    "tpm_tcti", "default_ttl", "max_ttl", "key_types",
-		    "allow_uids" };
+		    "allow_uids", "ssh_agent_socket", "audit", "audit_sync",
+		    "audit_checkpoint_every", "audit_key", "syslog",
+		    "policy" };
 		yaml_node_t *k = yaml_document_get_node(p->doc, pair->key);
 		yaml_node_t *v = yaml_document_get_node(p->doc, pair->value);
 		const char *name;
@@ -222,6 +224,61 @@ parse_root(struct parse *p, yaml_node_t *root, struct wid_config *c)
 			if (c->socket[0] != '/')
 				return fail(p, v, "socket: expected an "
 				    "absolute path");
+		} else if (strcmp(name, "audit") == 0 ||
+		    strcmp(name, "audit_key") == 0 ||
+		    strcmp(name, "policy") == 0) {
+			char *dst = strcmp(name, "audit") == 0 ? c->audit :
+			    strcmp(name, "policy") == 0 ? c->policy :
+			    c->audit_key;
+
+			if ((r = get_string(p, name, v, dst,
+			    WID_PATH_MAX)) != 0)
+				return r;
+			if (dst[0] != '/')
+				return fail(p, v, "%s: expected an absolute "
+				    "path", name);
+		} else if (strcmp(name, "audit_sync") == 0) {
+			const char *s = scalar(v);
+
+			if (s != NULL && strcmp(s, "every") == 0)
+				c->audit_sync = 0;
+			else if (s != NULL && strcmp(s, "batch") == 0)
+				c->audit_sync = 1;
+			else
+				return fail(p, v, "audit_sync: expected "
+				    "'every' or 'batch'");
+		} else if (strcmp(name, "audit_checkpoint_every") == 0) {
+			const char *s = scalar(v);
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = s != NULL ? strtoul(s, &end, 10) : 0;
+			if (s == NULL || s[0] < '1' || s[0] > '9' ||
+			    errno != 0 || *end != '\0' || n > 1000000)
+				return fail(p, v, "audit_checkpoint_every: "
+				    "expected a number from 1 to 1000000");
+			c->audit_checkpoint_every = (uint32_t)n;
+		} else if (strcmp(name, "syslog") == 0) {
+			const char *s = scalar(v);
+
+			if (s != NULL && (strcmp(s, "true") == 0 ||
+			    strcmp(s, "yes") == 0))
+				c->syslog = 1;
+			else if (s != NULL && (strcmp(s, "false") == 0 ||
+			    strcmp(s, "no") == 0))
+				c->syslog = 0;
+			else
+				return fail(p, v, "syslog: expected true or "
+				    "false");
+		} else if (strcmp(name, "ssh_agent_socket") == 0) {
+			if ((r = get_string(p, name, v, c->ssh_agent_socket,
+			    sizeof(c->ssh_agent_socket))) != 0)
+				return r;
+			if (c->ssh_agent_socket[0] != '/' &&
+			    strcmp(c->ssh_agent_socket, "none") != 0)
+				return fail(p, v, "ssh_agent_socket: expected "
+				    "an absolute path or 'none'");
 		} else if (strcmp(name, "backend") == 0) {
 			const char *s = scalar(v);
 

@@ -14,6 +14,7 @@
 
 struct wid_config {
 	char socket[WID_PATH_MAX];   /* "" when not set */
+	char ssh_agent_socket[WID_PATH_MAX]; /* "" default, "none" off */
 	char backend[16];            /* "soft", "tpm" */
 	char *tpm_tcti;              /* NULL when not set */
 	uint32_t default_ttl;        /* seconds */
@@ -21,6 +22,13 @@ struct wid_config {
 	uint32_t key_types;          /* bit (1 << enum wid_key_type) per allowed type */
 	uint32_t allow_uids[WID_CONF_ALLOW_UIDS_MAX];
 	size_t n_allow_uids;
+	/* Governance (gov.c): "" when not set. */
+	char audit[WID_PATH_MAX];    /* audit log file */
+	int audit_sync;              /* enum audit_sync: every (default), batch */
+	uint32_t audit_checkpoint_every; /* 0: the audit default (100) */
+	char audit_key[WID_PATH_MAX]; /* PEM Ed25519 key signing checkpoints */
+	int syslog;                  /* mirror audit events to syslog */
+	char policy[WID_PATH_MAX];   /* policy file */
 };
 
 void wid_config_defaults(struct wid_config *c);

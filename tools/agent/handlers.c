@@ -25,8 +25,9 @@ struct list_ctx {
 static size_t
 task_enc_len(const struct wid_task *t)
 {
-	return 2 + strlen(t->id) + 3 + 8 + WID_KEY_ID_LEN + 12 +
-	    2 + strlen(t->requested_by) + 2 + strlen(t->intent) + 24 +
+	return 2 + strlen(t->id) + 4 + 8 + WID_KEY_ID_LEN + 16 +
+	    2 + strlen(t->scope) + 2 + strlen(t->requested_by) +
+	    2 + strlen(t->approver) + 2 + strlen(t->intent) + 24 +
 	    2 + t->spki_len;
 }
 
@@ -78,23 +79,40 @@ log_denied_sign(const struct wid_caller *who, const struct wid_sign_req *req,
 	    (unsigned long)req->mechanism, wid_strerror(err), reason);
 }
 
+int
+wid_sign_for(struct wid_agent *a, const struct wid_caller *who,
+             const struct wid_sign_req *req, uint8_t sig[WID_SIG_MAX],
+             size_t *ret_len, char *reason, size_t rlen)
+{
+	char id[WID_TASK_ID_MAX + 1];
+	int r;
+
+	reason[0] = '\0';
+	id[0] = '\0';
+	if (wid_gov_active(a))   /* policy, audit: gov.c */
+		r = wid_gov_sign(a, who, req, sig, ret_len, reason, rlen);
+	else
+		r = wid_tasks_sign(&a->tasks, who->uid, req, wid_now_boot(),
+		    sig, ret_len, id, reason, rlen);
+	if (r != 0)
+		log_denied_sign(who, req, id, r, reason);
+	return r;
+}
+
 static int
 op_sign(struct wid_agent *a, const struct wid_caller *who,
         struct wid_buf *in, struct wid_buf *out)
 {
 	struct wid_sign_req req;
 	uint8_t sig[WID_SIG_MAX];
-	char id[WID_TASK_ID_MAX + 1], reason[WID_REASON_MAX + 1];
+	char reason[WID_REASON_MAX + 1];
 	size_t len = 0;
 	int r;
 
 	if (wid_sign_req_decode(in, &req) != 0)
 		return WID_E_PROTO;
-	reason[0] = '\0';
-	r = wid_tasks_sign(&a->tasks, who->uid, &req, wid_now_boot(), sig,
-	    &len, id, reason, sizeof(reason));
+	r = wid_sign_for(a, who, &req, sig, &len, reason, sizeof(reason));
 	if (r != 0) {
-		log_denied_sign(who, &req, id, r, reason);
 		wid_reply_error(out, WID_OP_SIGN, (uint16_t)r, reason);
 	} else {
 		wid_reply_begin(out, WID_OP_SIGN, WID_OK);
@@ -121,6 +139,11 @@ op_start(struct wid_agent *a, const struct wid_caller *who, int caller_pidfd,
 		    "by the agent configuration",
 		    wid_key_type_name(req.key_type));
 		r = WID_E_DENIED;
+	} else if (a->backend_id == WID_BACKEND_TPM &&
+	    req.key_type == WID_KEY_ED25519) {
+		snprintf(reason, sizeof(reason), "the TPM backend cannot hold "
+		    "Ed25519 keys (TPM 2.0 has no Ed25519); use --key ec-p256");
+		r = WID_E_UNSUPPORTED;
 	} else if (req.ttl > a->conf.max_ttl) {
 		snprintf(reason, sizeof(reason), "ttl %us is longer than "
 		    "max_ttl %us", req.ttl, a->conf.max_ttl);
@@ -136,9 +159,15 @@ op_start(struct wid_agent *a, const struct wid_caller *who, int caller_pidfd,
 		snprintf(reason, sizeof(reason), "cannot bind to the calling "
 		    "process %u", who->pid);
 		r = WID_E_INTERNAL;
-	} else
+	} else if (wid_gov_active(a))   /* policy, audit: gov.c */
+		r = wid_gov_start(a, &req, who, pidfd, &task, reason,
+		    sizeof(reason));
+	else
 		r = wid_tasks_start(&a->tasks, &req, who, pidfd,
 		    wid_now_boot(), wid_now_wall(), &task, reason,
+		    sizeof(reason));
+	if (r == 0)
+		r = wid_cert_issue(a, who, &req, &task, reason,
 		    sizeof(reason));
 	if (r != 0) {
 		wid_warn("task start denied: id=%s key=%s ttl=%u uid=%u "
@@ -182,10 +211,12 @@ op_status(struct wid_agent *a, struct wid_buf *in, struct wid_buf *out)
 	memset(&st, 0, sizeof(st));
 	snprintf(st.version, sizeof(st.version), "%s", PACKAGE_VERSION);
 	st.backend = a->backend_id;
+	st.tpm = a->backend_id == WID_BACKEND_TPM;
 	wid_tasks_counts(&a->tasks, &st.tasks_active, &st.tasks_pending);
 	st.uid = a->uid;
 	st.pid = a->pid;
 	st.started = a->started;
+	wid_gov_status(a, &st);
 	wid_reply_begin(out, WID_OP_STATUS, WID_OK);
 	wid_status_encode(out, &st);
 	return 0;

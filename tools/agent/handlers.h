@@ -19,6 +19,14 @@ int wid_handle(struct wid_agent *a, const struct wid_caller *who,
                int caller_pidfd, const uint8_t *msg, size_t len,
                struct wid_buf *out);
 
+/* The one signing path, shared by WID_OP_SIGN and the ssh-agent socket
+ * (sshagent.c): visibility, state, deadline, counters, and every check
+ * or record a signature needs.  On failure logs the denial and writes
+ * why into reason. */
+int wid_sign_for(struct wid_agent *a, const struct wid_caller *who,
+                 const struct wid_sign_req *req, uint8_t sig[WID_SIG_MAX],
+                 size_t *ret_len, char *reason, size_t rlen);
+
 /* The same contract, for the operations that live with their subject:
  * governance (approve, deny, policy check and reload: gov_ops.c),
  * certificates (cert_ops.c) and TPM attestation (attest_ops.c).  Each
@@ -28,6 +36,12 @@ int wid_handle_gov(struct wid_agent *a, const struct wid_caller *who,
                    uint8_t op, struct wid_buf *in, struct wid_buf *out);
 int wid_handle_cert(struct wid_agent *a, const struct wid_caller *who,
                     uint8_t op, struct wid_buf *in, struct wid_buf *out);
+/* After TASK_START: issues the certificates req->flags ask for and stores
+ * them with the task (setting task->flags).  On failure the task is ended
+ * and reason says why. */
+int wid_cert_issue(struct wid_agent *a, const struct wid_caller *who,
+                   const struct wid_start_req *req, struct wid_task *task,
+                   char *reason, size_t rlen);
 int wid_handle_attest(struct wid_agent *a, const struct wid_caller *who,
                       struct wid_buf *in, struct wid_buf *out);
 

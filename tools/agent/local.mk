@@ -2,13 +2,19 @@
 # convenience library libwidagent.la, which unit tests and fuzzers link.
 noinst_LTLIBRARIES += libwidagent.la
 libwidagent_la_SOURCES = \
+	tools/agent/activation.c \
+	tools/agent/activation.h \
 	tools/agent/agent.h \
 	tools/agent/backend.h \
 	tools/agent/attest_ops.c \
 	tools/agent/backends.c \
+	tools/agent/ca.c \
+	tools/agent/ca.h \
 	tools/agent/cert_ops.c \
 	tools/agent/conf.c \
 	tools/agent/conf.h \
+	tools/agent/gov.c \
+	tools/agent/gov.h \
 	tools/agent/gov_ops.c \
 	tools/agent/handlers.c \
 	tools/agent/handlers.h \
@@ -26,8 +32,11 @@ libwidagent_la_SOURCES = \
 	$(NULL)
 libwidagent_la_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 libwidagent_la_LIBADD = libwidcommon.la $(CRYPTO_LIBS) $(YAML_LIBS) -lpthread
+if HAVE_TPM
+libwidagent_la_LIBADD += libwidtpm.la $(TSS2_LIBS)
+endif
 
 bin_PROGRAMS += wid-agent
 wid_agent_SOURCES = tools/agent/main.c
 wid_agent_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
-wid_agent_LDADD = libwidagent.la libwidcommon.la $(CRYPTO_LIBS) $(YAML_LIBS) -lpthread
+wid_agent_LDADD = libwidagent.la libwidgov.la libwidcommon.la $(CRYPTO_LIBS) $(YAML_LIBS) -lpthread

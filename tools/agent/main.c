@@ -16,28 +16,47 @@
 
 #include "wid/client.h"
 #include "wid/err.h"
+#include "activation.h"
 #include "agent.h"
 #include "hardening.h"
 #include "log.h"
 #include "server.h"
+#include "sshagent.h"
+
+#define WID_DEFAULT_CONFIG WID_SYSCONFDIR "/wid/wid.conf"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: wid-agent [--socket PATH] [--config FILE] [--foreground]\n"
-	    "                 [--ready-fd N] [--help] [--version]\n"
+	    "usage: wid-agent [--socket PATH] [--config FILE | --no-config]\n"
+	    "                 [--foreground] [--ready-fd N] [--help] [--version]\n"
 	    "\n"
 	    "Owns short-lived task keys and signs with them for callers on\n"
 	    "its Unix socket (default: $WID_AGENT_SOCK, else\n"
 	    "$XDG_RUNTIME_DIR/wid/agent.sock, else %s).\n"
 	    "\n"
 	    "  -s, --socket PATH   listen on PATH\n"
-	    "  -c, --config FILE   read the YAML configuration FILE\n"
+	    "      --ssh-agent-socket PATH  speak the ssh-agent protocol on PATH\n"
+	    "                      (default: ssh-agent.sock next to the socket;\n"
+	    "                      \"none\": do not)\n"
+	    "  -c, --config FILE   read the YAML configuration FILE (default:\n"
+	    "                      %s when it exists)\n"
+	    "  -n, --no-config     built-in defaults; do not read %s\n"
+	    "      --audit FILE    append the audit log (JSON Lines) to FILE\n"
+	    "      --policy FILE   decide issuance and use by the policy FILE\n"
+	    "                      (SIGHUP or 'wid-tool policy reload' reloads)\n"
+	    "  -b, --backend NAME  key backend for new tasks: soft or tpm\n"
+	    "                      (TCTI: $WID_TPM_TCTI, else tpm_tcti in the\n"
+	    "                      config, else device:/dev/tpmrm0)\n"
 	    "  -f, --foreground    do not daemonize; log to stderr\n"
 	    "      --ready-fd N    write \"1\" to descriptor N once listening\n"
 	    "  -h, --help          show this help\n"
-	    "  -V, --version       show the version\n", WID_SYSTEM_SOCK);
+	    "  -V, --version       show the version\n"
+	    "\n"
+	    "Under systemd socket activation (wid-agent.socket) the socket\n"
+	    "systemd passes is used and --socket is ignored.\n",
+	    WID_SYSTEM_SOCK, WID_DEFAULT_CONFIG, WID_DEFAULT_CONFIG);
 }
 
 static int
@@ -100,31 +119,56 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "no-config", no_argument, NULL, 'n' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "ready-fd", required_argument, NULL, 'r' },
+		{ "ssh-agent-socket", required_argument, NULL, 'A' },
+		{ "audit", required_argument, NULL, 'a' },
+		{ "policy", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "backend", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct wid_agent agent;
-	struct wid_listener lis = { .fd = -1 };
+	struct wid_listener lis = { .fd = -1 }, sshlis = { .fd = -1 };
+	const char *opt_ssh = NULL, *opt_audit = NULL, *opt_policy = NULL;
+	struct wid_caller self;
+	int gov_up = 0;
+	char sshpath[WID_PATH_MAX];
 	struct wid_server srv;
 	const char *opt_socket = NULL, *opt_config = NULL, *why;
+	const char *opt_backend = NULL;
 	char path[WID_PATH_MAX], err[512];
 	int foreground = 0, ready_fd = -1, ch, sig, server_up = 0;
-	int tasks_up = 0, rc = 1;
+	int tasks_up = 0, rc = 1, no_config = 0, activated_fd = -1;
 	sigset_t sigs;
 
-	while ((ch = getopt_long(argc, argv, "s:c:fhV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:c:nfhVb:", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'b':
+			opt_backend = optarg;
+			break;
 		case 's':
 			opt_socket = optarg;
 			break;
 		case 'c':
 			opt_config = optarg;
 			break;
+		case 'n':
+			no_config = 1;
+			break;
 		case 'f':
 			foreground = 1;
+			break;
+		case 'A':
+			opt_ssh = optarg;
+			break;
+		case 'a':
+			opt_audit = optarg;
+			break;
+		case 'p':
+			opt_policy = optarg;
 			break;
 		case 'r':
 			if (parse_fd(optarg, &ready_fd) != 0) {
@@ -155,9 +199,33 @@ main(int argc, char **argv)
 	if (wid_harden_process() != 0)
 		return 1;
 	wid_config_defaults(&agent.conf);
+	if (opt_config == NULL && !no_config &&
+	    access(WID_DEFAULT_CONFIG, F_OK) == 0)
+		opt_config = WID_DEFAULT_CONFIG;
+	if (opt_config != NULL && no_config) {
+		fprintf(stderr, "wid-agent: --config and --no-config "
+		    "exclude each other\n");
+		goto out;
+	}
 	if (opt_config != NULL &&
 	    wid_config_load(&agent.conf, opt_config, err, sizeof(err)) != 0) {
 		fprintf(stderr, "wid-agent: %s\n", err);
+		goto out;
+	}
+	if ((opt_audit != NULL && snprintf(agent.conf.audit,
+	    sizeof(agent.conf.audit), "%s", opt_audit) >=
+	    (int)sizeof(agent.conf.audit)) ||
+	    (opt_policy != NULL && snprintf(agent.conf.policy,
+	    sizeof(agent.conf.policy), "%s", opt_policy) >=
+	    (int)sizeof(agent.conf.policy))) {
+		fprintf(stderr, "wid-agent: --audit/--policy path too long\n");
+		goto out;
+	}
+	if (opt_backend != NULL && snprintf(agent.conf.backend,
+	    sizeof(agent.conf.backend), "%s", opt_backend) >=
+	    (int)sizeof(agent.conf.backend)) {
+		fprintf(stderr, "wid-agent: backend '%s': unknown backend\n",
+		    opt_backend);
 		goto out;
 	}
 	if ((agent.ops = wid_backend_find(agent.conf.backend,
@@ -171,10 +239,34 @@ main(int argc, char **argv)
 		fprintf(stderr, "wid-agent: socket path too long\n");
 		goto out;
 	}
-	if (wid_listen(&lis, path, agent.conf.n_allow_uids > 0, err,
+	if (wid_listen_activated(&activated_fd, path, sizeof(path), err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "wid-agent: %s\n", err);
 		goto out;
+	}
+	if (activated_fd >= 0)
+		lis.fd = activated_fd; /* systemd owns the path: no unlink */
+	else if (wid_listen(&lis, path, agent.conf.n_allow_uids > 0, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "wid-agent: %s\n", err);
+		goto out;
+	}
+	if (opt_ssh == NULL)
+		opt_ssh = agent.conf.ssh_agent_socket;
+	if (opt_ssh[0] == '\0' ?
+	    wid_sshagent_default_path(path, sshpath, sizeof(sshpath)) != 0 :
+	    snprintf(sshpath, sizeof(sshpath), "%s", opt_ssh) >=
+	    (int)sizeof(sshpath)) {
+		fprintf(stderr, "wid-agent: ssh-agent socket path too long\n");
+		goto out;
+	}
+	/* Only an explicitly named ssh-agent socket is a must. */
+	if (strcmp(sshpath, "none") != 0 &&
+	    wid_listen(&sshlis, sshpath, agent.conf.n_allow_uids > 0, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "wid-agent: ssh-agent socket: %s\n", err);
+		if (opt_ssh[0] != '\0')
+			goto out;
 	}
 	if (!foreground) {
 		if (daemonize(ready_fd) != 0)
@@ -195,7 +287,11 @@ main(int argc, char **argv)
 	agent.uid = (uint32_t)geteuid();
 	agent.pid = (uint32_t)getpid();
 	agent.started = wid_now_wall();
-	if (agent.ops->open(agent.conf.tpm_tcti, &agent.bstate) != 0) {
+	/* ESYS logs every TPM error to stderr; the backend logs what matters
+	 * (decoded) itself.  TSS2_LOG set by the user wins. */
+	setenv("TSS2_LOG", "all+none", 0);
+	if (agent.ops->open(getenv("WID_TPM_TCTI") != NULL ?
+	    getenv("WID_TPM_TCTI") : agent.conf.tpm_tcti, &agent.bstate) != 0) {
 		wid_error("cannot open the %s backend", agent.ops->name);
 		goto out;
 	}
@@ -205,9 +301,21 @@ main(int argc, char **argv)
 		goto out;
 	}
 	tasks_up = 1;
+	memset(&self, 0, sizeof(self));
+	self.uid = agent.uid;
+	self.gid = (uint32_t)getegid();
+	self.pid = agent.pid;
+	if (wid_gov_open(&agent, &self, err, sizeof(err)) != 0) {
+		fprintf(stderr, "wid-agent: %s\n", err);
+		wid_error("%s", err);
+		goto out;
+	}
+	gov_up = 1;
 	if (wid_server_start(&srv, &agent, lis.fd) != 0)
 		goto out;
 	server_up = 1;
+	if (sshlis.fd >= 0 && wid_server_add_ssh(&srv, sshlis.fd) != 0)
+		goto out;
 	wid_info("listening on %s (backend %s, max_ttl %us, pid %u)", path,
 	    agent.ops->name, agent.conf.max_ttl, agent.pid);
 	if (ready_fd >= 0) {
@@ -219,7 +327,11 @@ main(int argc, char **argv)
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			wid_info("SIGHUP ignored (reload is not supported)");
+			if (agent.gov.policy_path[0] == '\0')
+				wid_info("SIGHUP: no policy file to reload");
+			else
+				wid_gov_reload(&agent, NULL, err,
+				    sizeof(err));
 			continue;
 		}
 		wid_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" :
@@ -232,9 +344,13 @@ out:
 		wid_server_stop(&srv);
 	if (tasks_up)
 		wid_tasks_fini(&agent.tasks);   /* destroys every key */
+	if (gov_up)
+		wid_gov_close(&agent, rc == 0 ? "shutdown" : "start-up failed");
+	wid_cert_fini(&agent);
 	if (agent.ops != NULL && agent.bstate != NULL)
 		agent.ops->close(agent.bstate);
 	wid_unlisten(&lis);
+	wid_unlisten(&sshlis);
 	wid_config_free(&agent.conf);
 	if (CRYPTO_secure_malloc_initialized())
 		CRYPTO_secure_malloc_done();

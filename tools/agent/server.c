@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "log.h"
 #include "peer.h"
 #include "server.h"
+#include "sshagent.h"
 
 /* epoll data.u64: a connection pointer (16-byte aligned, tag 0) or a
  * tagged small value. */
@@ -35,8 +37,22 @@
 #define EV_LISTEN 2u
 #define EV_TIMER 3u
 #define EV_WAKE 4u
+#define EV_LISTEN_SSH 5u
 
-#define REQS_PER_TURN 16   /* then let other connections run */
+/* Requests served per epoll event, then the connection is re-armed (level
+ * triggered: it fires again at once when more is there).  Clients send
+ * one request and wait, so trying to read a second one would cost a
+ * recvmsg that finds nothing on every request. */
+#define REQS_PER_TURN 1
+
+/* After serving a request, one worker at a time keeps polling epoll
+ * without sleeping for this long: the next request of a client that signs
+ * in a loop is then picked up without the tens of microseconds an idle
+ * core of a VM takes to wake.  Only right after traffic, so an idle agent
+ * uses no CPU; and adaptive: a spin that catches nothing makes this
+ * worker skip the next 1, 2, 4 ... SPIN_BACKOFF_MAX chances to spin. */
+#define SPIN_NS 50000ull
+#define SPIN_BACKOFF_MAX 256u
 
 struct wid_conn_state {
 	int fd;
@@ -46,6 +62,7 @@ struct wid_conn_state {
 	uint8_t hdr_got;
 	uint8_t have_cred;            /* cred below is set for this frame */
 	uint8_t close_after;          /* close once the output is sent */
+	uint8_t ssh;                  /* speaks the ssh-agent protocol */
 	uint8_t *body;                /* exactly body_len bytes */
 	uint32_t body_len, body_got;
 	struct ucred cred;            /* of the bytes of this frame */
@@ -283,7 +300,7 @@ conn_rearm(struct wid_server *s, struct wid_conn_state *c, uint32_t events)
 }
 
 static void
-do_accept(struct wid_server *s)
+do_accept(struct wid_server *s, int lfd)
 {
 	struct wid_agent *a = s->agent;
 
@@ -294,7 +311,7 @@ do_accept(struct wid_server *s)
 		struct epoll_event ev;
 		int fd, one = 1, ok;
 
-		fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -329,6 +346,7 @@ do_accept(struct wid_server *s)
 			continue;
 		}
 		c->fd = fd;
+		c->ssh = lfd == s->ssh_lfd;
 		c->uid = uc.uid;
 		c->gid = uc.gid;
 		c->pid = (uint32_t)uc.pid;
@@ -459,10 +477,13 @@ read_frame(struct wid_conn_state *c)
 			if (c->hdr_got == WID_HDR_LEN) {
 				uint32_t len;
 
-				if (wid_frame_len(c->hdr, &len) != 0) {
+				if ((c->ssh ?
+				    wid_sshagent_frame_len(c->hdr, &len) :
+				    wid_frame_len(c->hdr, &len)) != 0) {
 					wid_warn("bad frame length from pid "
 					    "%d: closing", (int)c->cred.pid);
-					send_frame_error(c->fd);
+					if (!c->ssh)
+						send_frame_error(c->fd);
 					return FRAME_CLOSE;
 				}
 				if ((c->body = malloc(len)) == NULL)
@@ -558,10 +579,14 @@ serve_frame(struct worker *w, struct wid_conn_state *c)
 	who.cgroup = pid != 0 ? c->peer.cgroup : NULL;
 
 	wid_buf_init(&out, w->msg, sizeof(w->msg));
-	close_after = wid_handle(a, &who, pid != 0 ? c->peer.pidfd : -1,
-	    c->body, c->body_len, &out);
+	if (c->ssh)   /* replies framed by the handler */
+		close_after = wid_sshagent_handle(a, &who, c->body,
+		    c->body_len, &out);
+	else
+		close_after = wid_handle(a, &who, pid != 0 ? c->peer.pidfd :
+		    -1, c->body, c->body_len, &out);
 	frame_reset(c);
-	if (wid_msg_finish(&out) != 0) {
+	if (!c->ssh && wid_msg_finish(&out) != 0) {
 		wid_error("reply could not be framed");
 		return -1;
 	}
@@ -638,16 +663,31 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	struct wid_server *s = w->s;
 	struct wid_agent *a = s->agent;
+	uint64_t spin_until = 0;      /* non-zero: this worker is the spinner */
+	unsigned spin_skip = 0, spin_backoff = 0, spin_hit = 0;
 
 	while (!atomic_load(&s->stop)) {
 		struct epoll_event ev;
 		uint64_t tag, u;
-		int n;
+		int n, zero = 0;
 
-		n = epoll_wait(s->epfd, &ev, 1, -1);
+		n = epoll_wait(s->epfd, &ev, 1, spin_until != 0 ? 0 : -1);
 		if (n < 0 && errno != EINTR) {
 			wid_error("epoll_wait: %s", strerror(errno));
 			break;
+		}
+		if (n == 0 && spin_until != 0) {
+			if (wid_now_boot() >= spin_until) {
+				spin_until = 0;
+				atomic_store(&s->spinning, 0);
+				if (!spin_hit) {
+					spin_backoff = spin_backoff == 0 ? 1 :
+					    spin_backoff < SPIN_BACKOFF_MAX ?
+					    2 * spin_backoff : SPIN_BACKOFF_MAX;
+					spin_skip = spin_backoff;
+				}
+			} else
+				sched_yield();  /* a client on this core runs first */
 		}
 		if (n <= 0 || atomic_load(&s->stop))
 			continue;
@@ -656,6 +696,18 @@ worker_main(void *arg)
 		case EV_CONN:
 			conn_event(w, (struct wid_conn_state *)(uintptr_t)
 			    ev.data.u64, ev.events);
+			if (spin_until != 0) {
+				spin_hit = 1;    /* caught one while spinning */
+				spin_backoff = 0;
+			} else if (spin_skip > 0) {
+				spin_skip--;
+				break;
+			} else if (atomic_compare_exchange_strong(
+			    &s->spinning, &zero, 1))
+				spin_hit = 0;
+			else
+				break;
+			spin_until = wid_now_boot() + SPIN_NS;
 			break;
 		case WID_EV_BIND:
 			wid_tasks_end_serial(&a->tasks,
@@ -663,8 +715,12 @@ worker_main(void *arg)
 			    "(bound process exited)");
 			break;
 		case EV_LISTEN:
-			do_accept(s);
+			do_accept(s, s->lfd);
 			rearm_fd(s, s->lfd, EV_LISTEN);
+			break;
+		case EV_LISTEN_SSH:
+			do_accept(s, s->ssh_lfd);
+			rearm_fd(s, s->ssh_lfd, EV_LISTEN_SSH);
 			break;
 		case EV_TIMER:
 			if (read(wid_tasks_timerfd(&a->tasks), &u,
@@ -677,6 +733,8 @@ worker_main(void *arg)
 			break;
 		}
 	}
+	if (spin_until != 0)
+		atomic_store(&s->spinning, 0);
 	OPENSSL_cleanse(w->msg, sizeof(w->msg));
 	free(w);
 	return NULL;
@@ -692,10 +750,12 @@ wid_server_start(struct wid_server *s, struct wid_agent *a, int lfd)
 	memset(s, 0, sizeof(*s));
 	s->agent = a;
 	s->lfd = lfd;
+	s->ssh_lfd = -1;
 	s->wakefd = -1;
 	s->max_conns = WID_MAX_CONNS;
 	s->max_per_uid = WID_MAX_CONNS_PER_UID;
 	atomic_init(&s->stop, 0);
+	atomic_init(&s->spinning, 0);
 	s->nthreads = ncpu < 2 ? 2 : (size_t)ncpu;
 	if (pthread_mutex_init(&s->lock, NULL) != 0)
 		return WID_E_INTERNAL;
@@ -736,6 +796,21 @@ fail:
 	s->nthreads = 0;
 	wid_server_stop(s);
 	return WID_E_INTERNAL;
+}
+
+int
+wid_server_add_ssh(struct wid_server *s, int fd)
+{
+	struct epoll_event ev;
+
+	s->ssh_lfd = fd;
+	ev_set(&ev, EPOLLIN | EPOLLONESHOT, EV_LISTEN_SSH);
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		wid_error("ssh-agent listener: %s", strerror(errno));
+		s->ssh_lfd = -1;
+		return WID_E_INTERNAL;
+	}
+	return 0;
 }
 
 void

@@ -30,9 +30,11 @@ struct wid_uid_count {
 struct wid_server {
 	struct wid_agent *agent;
 	int lfd;
+	int ssh_lfd;                   /* ssh-agent protocol listener, -1 */
 	int epfd;
 	int wakefd;                    /* eventfd: wakes every worker to stop */
 	atomic_int stop;
+	atomic_int spinning;           /* a worker polls instead of sleeping */
 	pthread_t *threads;
 	size_t nthreads;
 	pthread_mutex_t lock;          /* guards the fields below */
@@ -52,6 +54,9 @@ void wid_unlisten(struct wid_listener *l);
 
 /* Starts the worker threads over the listener fd (not owned). */
 int wid_server_start(struct wid_server *s, struct wid_agent *a, int lfd);
+/* Adds a listener speaking the ssh-agent protocol (sshagent.h) to a
+ * started server; the fd is not owned. */
+int wid_server_add_ssh(struct wid_server *s, int fd);
 /* Stops the workers and closes every connection. */
 void wid_server_stop(struct wid_server *s);
 

@@ -36,6 +36,9 @@ struct wid_atask {
 	struct wid_atask *prev, *next;
 	uint32_t requester_gid, requester_pid;
 	char *exe, *cgroup;           /* the starter's, for the log */
+	char *ssh_cert;               /* OpenSSH certificate line, or NULL */
+	uint8_t *x509;                /* X.509 certificate DER, or NULL */
+	size_t x509_len;
 };
 
 void
@@ -266,6 +269,8 @@ atask_free(struct wid_tasks *t, struct wid_atask *a)
 		close(a->pidfd);  /* also leaves the epoll set */
 	free(a->exe);
 	free(a->cgroup);
+	free(a->ssh_cert);
+	free(a->x509);
 	OPENSSL_cleanse(a, sizeof(*a));
 	free(a);
 }
@@ -275,6 +280,19 @@ atask_put(struct wid_tasks *t, struct wid_atask *a)
 {
 	if (atomic_fetch_sub(&a->refs, 1) == 1)
 		atask_free(t, a);
+}
+
+/* Waits until a task that just left the table has no user but the table:
+ * a signature that passed its checks before the end finishes (and is
+ * counted) before the end is logged and answered, so none completes
+ * after its task's end or deadline.  Signing takes micro- to milliseconds. */
+static void
+drain(struct wid_atask *a)
+{
+	const struct timespec ts = { 0, 20000 };
+
+	while (atomic_load(&a->refs) > 1)
+		nanosleep(&ts, NULL);
 }
 
 /* Takes a task out of every index; the caller drops the table's
@@ -312,6 +330,18 @@ snapshot(const struct wid_atask *a, struct wid_task *out)
 {
 	*out = a->pub;
 	out->sign_count = atomic_load(&a->signs);
+}
+
+/* Tells the governance layer (audit) that a task left the table. */
+static void
+notify_gone(struct wid_tasks *t, const struct wid_atask *a, const char *why)
+{
+	struct wid_task snap;
+
+	if (t->on_gone == NULL)
+		return;
+	snapshot(a, &snap);
+	t->on_gone(t->on_gone_ctx, &snap, why);
 }
 
 static int
@@ -370,7 +400,11 @@ wid_tasks_start(struct wid_tasks *t, const struct wid_start_req *req,
 	a->pidfd = bind_pidfd;
 	atomic_init(&a->refs, 1);
 	atomic_init(&a->signs, 0);
-	a->pub.state = WID_STATE_ACTIVE;
+	a->pub.state = (req->flags & WID_TASKS_START_PENDING) != 0 ?
+	    WID_STATE_PENDING : WID_STATE_ACTIVE;
+	a->pub.approver_uid = WID_UID_NONE;
+	snprintf(a->pub.scope, sizeof(a->pub.scope), "%s",
+	    req->scope[0] != '\0' ? req->scope : "default");
 	a->pub.key_type = req->key_type;
 	a->pub.backend = t->backend_id;
 	a->pub.requester_uid = who->uid;
@@ -506,11 +540,13 @@ wid_tasks_end(struct wid_tasks *t, const char *id, uint32_t uid,
 	}
 	unlink_inlock(t, a, WID_STATE_ENDED);
 	pthread_rwlock_unlock(&t->lock);
+	drain(a);
 	{
 		char by[48];
 
 		snprintf(by, sizeof(by), "by_uid=%u", uid);
 		log_task("ended", a, by);
+		notify_gone(t, a, by);
 	}
 	atask_put(t, a);
 	return 0;
@@ -529,7 +565,9 @@ wid_tasks_end_serial(struct wid_tasks *t, uint64_t serial, int state,
 	}
 	unlink_inlock(t, a, state);
 	pthread_rwlock_unlock(&t->lock);
+	drain(a);
 	log_task(state == WID_STATE_EXPIRED ? "expired" : "ended", a, why);
+	notify_gone(t, a, why);
 	atask_put(t, a);
 	return 0;
 }
@@ -554,7 +592,9 @@ wid_tasks_expire(struct wid_tasks *t, uint64_t now_boot)
 	while ((a = due) != NULL) {
 		due = a->next;
 		a->next = NULL;
+		drain(a);
 		log_task("expired", a, NULL);
+		notify_gone(t, a, "deadline reached");
 		atask_put(t, a);
 	}
 	return n;
@@ -601,11 +641,96 @@ wid_tasks_sign(struct wid_tasks *t, uint32_t uid,
 		snprintf(reason, rlen, "task %s: %s for %s key", a->pub.id,
 		    r == WID_E_MECH ? "mechanism not valid" :
 		    r == WID_E_BADARG ? "bad input length" :
-		    "signing failed", wid_key_type_name(a->pub.key_type));
+		    r == WID_E_EXPIRED ? "the TPM refused the key: past its "
+		    "deadline" : r == WID_E_ENDED ? "the TPM refused the key: "
+		    "revoked" : "signing failed",
+		    wid_key_type_name(a->pub.key_type));
 		*ret_len = 0;
 	} else
 		atomic_fetch_add(&a->signs, 1);
 	atask_put(t, a);
+	return r;
+}
+
+int
+wid_tasks_set_certs(struct wid_tasks *t, uint64_t serial,
+                    const char *ssh_cert, const uint8_t *x509,
+                    size_t x509_len)
+{
+	struct wid_atask *a;
+	char *line = NULL;
+	uint8_t *der = NULL;
+
+	if ((ssh_cert != NULL && (line = strdup(ssh_cert)) == NULL) ||
+	    (x509 != NULL && (der = malloc(x509_len)) == NULL)) {
+		free(line);
+		return WID_E_NOMEM;
+	}
+	if (der != NULL)
+		memcpy(der, x509, x509_len);
+	pthread_rwlock_wrlock(&t->lock);
+	if ((a = find_serial_inlock(t, serial)) == NULL) {
+		pthread_rwlock_unlock(&t->lock);
+		free(line);
+		free(der);
+		return WID_E_NOTASK;
+	}
+	if (line != NULL) {
+		free(a->ssh_cert);
+		a->ssh_cert = line;
+		a->pub.flags |= WID_TASK_HAS_SSH_CERT;
+	}
+	if (der != NULL) {
+		free(a->x509);
+		a->x509 = der;
+		a->x509_len = x509_len;
+		a->pub.flags |= WID_TASK_HAS_X509;
+	}
+	pthread_rwlock_unlock(&t->lock);
+	return 0;
+}
+
+int
+wid_tasks_cert(struct wid_tasks *t, uint32_t uid, const char *id, int kind,
+               uint8_t *out, size_t size, size_t *ret_len, char *reason,
+               size_t rlen)
+{
+	struct wid_atask *a;
+	const void *p = NULL;
+	size_t n = 0;
+	int r;
+
+	*ret_len = 0;
+	pthread_rwlock_rdlock(&t->lock);
+	a = find_id_inlock(t, id);
+	if (a == NULL || (uid != a->pub.requester_uid &&
+	    !wid_task_visible(&a->pub, uid))) {
+		snprintf(reason, rlen, "no task %s", id);
+		r = WID_E_NOTASK;
+		goto out;
+	}
+	if (kind == WID_CERT_SSH && a->ssh_cert != NULL) {
+		p = a->ssh_cert;
+		n = strlen(a->ssh_cert);
+	} else if (kind == WID_CERT_X509_DER && a->x509 != NULL) {
+		p = a->x509;
+		n = a->x509_len;
+	}
+	if (p == NULL) {
+		snprintf(reason, rlen, "task %s has no %s certificate", id,
+		    kind == WID_CERT_SSH ? "OpenSSH" : "X.509");
+		r = WID_E_NOTASK;
+		goto out;
+	}
+	if (n > size) {
+		r = WID_E_LIMIT;
+		goto out;
+	}
+	memcpy(out, p, n);
+	*ret_len = n;
+	r = 0;
+out:
+	pthread_rwlock_unlock(&t->lock);
 	return r;
 }
 
@@ -651,11 +776,88 @@ void
 wid_tasks_counts(struct wid_tasks *t, uint32_t *ret_active,
                  uint32_t *ret_pending)
 {
-	/* Every linked task is active until approval (PENDING) exists. */
+	const struct wid_atask *a;
+	uint32_t pending = 0;
+
 	pthread_rwlock_rdlock(&t->lock);
-	*ret_active = (uint32_t)t->count;
+	for (a = t->head; a != NULL; a = a->next)
+		if (a->pub.state == WID_STATE_PENDING)
+			pending++;
+	*ret_active = (uint32_t)t->count - pending;
 	pthread_rwlock_unlock(&t->lock);
-	*ret_pending = 0;
+	*ret_pending = pending;
+}
+
+int
+wid_tasks_get(struct wid_tasks *t, uint32_t uid, uint64_t serial,
+              const char *id, struct wid_task *ret_task)
+{
+	struct wid_atask *a;
+	int r = WID_E_NOTASK;
+
+	pthread_rwlock_rdlock(&t->lock);
+	a = id != NULL ? find_id_inlock(t, id) : find_serial_inlock(t, serial);
+	if (a != NULL && (uid == WID_UID_NONE ||
+	    wid_task_visible(&a->pub, uid))) {
+		snapshot(a, ret_task);
+		r = 0;
+	}
+	pthread_rwlock_unlock(&t->lock);
+	return r;
+}
+
+int
+wid_tasks_decide(struct wid_tasks *t, const char *id, int approve,
+                 uint32_t approver_uid, const char *approver,
+                 struct wid_task *ret_task, char *reason, size_t rlen)
+{
+	struct wid_atask *a;
+	char by[48];
+
+	pthread_rwlock_wrlock(&t->lock);
+	if ((a = find_id_inlock(t, id)) == NULL) {
+		pthread_rwlock_unlock(&t->lock);
+		snprintf(reason, rlen, "no task %s", id);
+		return WID_E_NOTASK;
+	}
+	if (a->pub.state != WID_STATE_PENDING) {
+		pthread_rwlock_unlock(&t->lock);
+		snprintf(reason, rlen, "task %s is %s, not pending", id,
+		    wid_state_name(a->pub.state));
+		return WID_E_BADARG;
+	}
+	a->pub.approver_uid = approver_uid;
+	snprintf(a->pub.approver, sizeof(a->pub.approver), "%s", approver);
+	if (approve) {
+		a->pub.state = WID_STATE_ACTIVE;
+		snapshot(a, ret_task);
+		pthread_rwlock_unlock(&t->lock);
+		snprintf(by, sizeof(by), "by_uid=%u", approver_uid);
+		log_task("approved", a, by);
+		return 0;
+	}
+	unlink_inlock(t, a, WID_STATE_REVOKED);
+	snapshot(a, ret_task);
+	pthread_rwlock_unlock(&t->lock);
+	snprintf(by, sizeof(by), "denied by_uid=%u", approver_uid);
+	log_task("revoked", a, by);
+	notify_gone(t, a, by);
+	atask_put(t, a);
+	return 0;
+}
+
+/* While a task is pending, `approver` names who may approve it. */
+void
+wid_tasks_set_approver_hint(struct wid_tasks *t, const char *id,
+                            const char *text)
+{
+	struct wid_atask *a;
+
+	pthread_rwlock_wrlock(&t->lock);
+	if ((a = find_id_inlock(t, id)) != NULL &&
+	    a->pub.state == WID_STATE_PENDING)
+		snprintf(a->pub.approver, sizeof(a->pub.approver), "%s", text);
+	pthread_rwlock_unlock(&t->lock);
 }
 
 void
@@ -673,6 +875,7 @@ wid_tasks_fini(struct wid_tasks *t)
 		if (a == NULL)
 			break;
 		log_task("ended", a, "(agent shutdown)");
+		notify_gone(t, a, "agent shutdown");
 		atask_put(t, a);
 	}
 	pthread_rwlock_destroy(&t->lock);
@@ -684,4 +887,32 @@ wid_tasks_fini(struct wid_tasks *t)
 	memset(t, 0, sizeof(*t));
 	t->timerfd = -1;
 	t->epfd = -1;
+}
+
+int
+wid_tasks_with_key(struct wid_tasks *t, uint32_t uid, const char *id,
+                   wid_tasks_key_fn fn, void *ctx, char *reason, size_t rlen)
+{
+	struct wid_atask *a;
+	struct wid_task snap;
+	int r;
+
+	pthread_rwlock_rdlock(&t->lock);
+	a = find_id_inlock(t, id);
+	if (a == NULL || !wid_task_visible(&a->pub, uid)) {
+		pthread_rwlock_unlock(&t->lock);
+		snprintf(reason, rlen, "no task %s", id);
+		return WID_E_NOTASK;
+	}
+	atomic_fetch_add(&a->refs, 1);
+	snapshot(a, &snap);
+	pthread_rwlock_unlock(&t->lock);
+	if (snap.state != WID_STATE_ACTIVE) {
+		snprintf(reason, rlen, "task %s is %s", id,
+		    wid_state_name(snap.state));
+		r = WID_E_ENDED;
+	} else
+		r = fn(ctx, a->key, &snap);
+	atask_put(t, a);
+	return r;
 }

@@ -24,6 +24,10 @@
 #define WID_EV_SHIFT 4
 #define WID_EV_BIND 1u
 
+/* Internal TASK_START flag, set by the agent after its policy check (the
+ * protocol decoder rejects it on the wire): the task starts pending. */
+#define WID_TASKS_START_PENDING 0x80u
+
 /* Who is asking, as the kernel says (exe and cgroup are hints). */
 struct wid_caller {
 	uint32_t uid;
@@ -53,6 +57,11 @@ struct wid_tasks {
 	int timerfd;                   /* CLOCK_BOOTTIME */
 	int epfd;                      /* -1: bound pidfds are not watched */
 	size_t max_tasks;
+	/* Called (outside the lock) once per task leaving the table, with
+	 * its final state (ended, expired, revoked); NULL: none. */
+	void (*on_gone)(void *ctx, const struct wid_task *task,
+	    const char *why);
+	void *on_gone_ctx;
 };
 
 int wid_tasks_init(struct wid_tasks *t, const struct wid_backend_ops *ops,
@@ -87,6 +96,18 @@ int wid_tasks_sign(struct wid_tasks *t, uint32_t uid,
                    char ret_id[WID_TASK_ID_MAX + 1], char *reason,
                    size_t rlen);
 
+/* Certificates issued for a task's key (either may be NULL): stored with
+ * the task, gone with it; sets WID_TASK_HAS_* in its flags. */
+int wid_tasks_set_certs(struct wid_tasks *t, uint64_t serial,
+                        const char *ssh_cert, const uint8_t *x509,
+                        size_t x509_len);
+/* Copies a task's certificate (kind WID_CERT_SSH: the line without NUL,
+ * WID_CERT_X509_DER: DER) into out if the task is visible to uid (or uid
+ * requested it).  WID_E_NOTASK with a reason when there is none. */
+int wid_tasks_cert(struct wid_tasks *t, uint32_t uid, const char *id,
+                   int kind, uint8_t *out, size_t size, size_t *ret_len,
+                   char *reason, size_t rlen);
+
 /* Calls cb on each task visible to uid, in serial order from cursor (or
  * only task `id` when non-empty), until cb returns non-zero; *ret_next is
  * the serial of the first task not returned (0: done).  Under the read
@@ -97,6 +118,29 @@ int wid_tasks_list(struct wid_tasks *t, uint32_t uid, const char *id,
                    uint64_t *ret_next);
 void wid_tasks_counts(struct wid_tasks *t, uint32_t *ret_active,
                       uint32_t *ret_pending);
+
+/* A snapshot of one task by id (id non-NULL) or by serial; uid
+ * WID_UID_NONE skips the visibility rule.  WID_E_NOTASK when absent. */
+int wid_tasks_get(struct wid_tasks *t, uint32_t uid, uint64_t serial,
+                  const char *id, struct wid_task *ret_task);
+/* Approval: a pending task becomes active (approve) with its approver
+ * recorded, or is revoked and its key destroyed (deny).  WID_E_NOTASK
+ * when absent, WID_E_BADARG (reason set) when it is not pending. */
+int wid_tasks_decide(struct wid_tasks *t, const char *id, int approve,
+                     uint32_t approver_uid, const char *approver,
+                     struct wid_task *ret_task, char *reason, size_t rlen);
+/* While a task is pending, its `approver` text says who may approve. */
+void wid_tasks_set_approver_hint(struct wid_tasks *t, const char *id,
+                                 const char *text);
+
+/* Calls fn(ctx, key, snapshot) with the backend key of active task `id`
+ * visible to uid, holding a reference (outside the lock), and returns what
+ * fn returns; WID_E_NOTASK or WID_E_ENDED with a reason otherwise. */
+typedef int (*wid_tasks_key_fn)(void *ctx, void *key,
+                                const struct wid_task *task);
+int wid_tasks_with_key(struct wid_tasks *t, uint32_t uid, const char *id,
+                       wid_tasks_key_fn fn, void *ctx, char *reason,
+                       size_t rlen);
 
 /* The visibility rule: caller uid == executor (requester when NONE). */
 int wid_task_visible(const struct wid_task *task, uint32_t uid);

@@ -60,6 +60,12 @@ call(struct tool *t)
 }
 
 int
+tool_call(struct tool *t)
+{
+	return call(t);
+}
+
+int
 tool_status(struct tool *t, struct wid_status *ret_status)
 {
 	struct wid_status st;
@@ -179,6 +185,47 @@ out:
 }
 
 int
+tool_ca_init(struct tool *t, unsigned bits)
+{
+	struct wid_buf *b;
+	int r;
+
+	if ((r = tool_open(t)) != 0)
+		return r;
+	b = wid_conn_req(&t->conn, WID_OP_CA_INIT);
+	wid_put_u8(b, (uint8_t)bits);
+	if ((r = call(t)) != 0)
+		return r;
+	return wid_get_end(&t->conn.buf) == 0 ? 0 : WID_E_PROTO;
+}
+
+int
+tool_cert_get(struct tool *t, const char *id, int kind, uint8_t *out,
+              size_t size, size_t *ret_len)
+{
+	struct wid_cert_req req;
+	const uint8_t *p;
+	uint16_t n;
+	int r;
+
+	*ret_len = 0;
+	memset(&req, 0, sizeof(req));
+	snprintf(req.id, sizeof(req.id), "%s", id != NULL ? id : "");
+	req.kind = (uint8_t)kind;
+	if ((r = tool_open(t)) != 0)
+		return r;
+	wid_cert_req_encode(wid_conn_req(&t->conn, WID_OP_CERT_GET), &req);
+	if ((r = call(t)) != 0)
+		return r;
+	if (wid_get_blob(&t->conn.buf, &p, &n, WID_BLOB_MAX) != 0 ||
+	    wid_get_end(&t->conn.buf) != 0 || n > size)
+		return WID_E_PROTO;
+	memcpy(out, p, n);
+	*ret_len = n;
+	return 0;
+}
+
+int
 tool_report(const struct tool *t, const char *what, int err)
 {
 	char reason[WID_REASON_MAX + 1];
@@ -201,4 +248,21 @@ tool_report(const struct tool *t, const char *what, int err)
 		fprintf(stderr, TOOL_NAME ": %s: %s\n", what,
 		    wid_strerror(err));
 	return TOOL_EXIT_FAIL;
+}
+
+int
+tool_ssh_agent_path(const struct tool *t, char *out, size_t size)
+{
+	const char *slash = strrchr(t->sock, '/');
+	int w;
+
+	if (slash == NULL || size == 0)
+		return -1;
+	w = snprintf(out, size, "%.*s/ssh-agent.sock",
+	    (int)(slash - t->sock), t->sock);
+	if (w < 0 || (size_t)w >= size) {
+		out[0] = '\0';
+		return -1;
+	}
+	return 0;
 }

@@ -40,9 +40,16 @@ usage_exec(FILE *f)
 	    "set in its environment; the task ends when CMD exits.  When no\n"
 	    "agent answers, an embedded wid-agent is started for the command\n"
 	    "and stopped after it.  Exit status: CMD's (128+N if killed by\n"
-	    "signal N), or 1/2/3 when wid-tool itself fails.\n", f);
+	    "signal N), or 1/2/3 when wid-tool itself fails.\n"
+	    "SSH_AUTH_SOCK is set to the agent's ssh-agent socket, so ssh and\n"
+	    "git use the task key without a PKCS#11 module.\n", f);
 	tool_start_opts_usage(f);
 	fputs("  -q, --quiet          do not print the task id and expiry to stderr\n"
+	    "  --no-ssh-agent       do not set SSH_AUTH_SOCK\n"
+	    "With --ssh-cert / --x509 the certificates are written to a private\n"
+	    "directory for CMD: WID_SSH_CERT (for ssh -o CertificateFile),\n"
+	    "WID_SSH_PUBKEY and WID_X509_CERT (PEM) name the files; they are\n"
+	    "removed when CMD exits.\n"
 	    "Environment: WID_AGENT_BIN overrides the wid-agent program.\n", f);
 }
 
@@ -195,8 +202,10 @@ embedded_start(struct tool *t, struct embedded *e, const sigset_t *oldmask)
 			_exit(127);
 		snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
-		execl(bin, AGENT_NAME, "--foreground", "--socket", sock,
-		    "--ready-fd", fdarg, (char *)NULL);
+		/* A private agent for one command: the system agent's
+		 * configuration (audit path, TPM, policy) is not for it. */
+		execl(bin, AGENT_NAME, "--foreground", "--no-config",
+		    "--socket", sock, "--ready-fd", fdarg, (char *)NULL);
 		fprintf(stderr, TOOL_NAME " exec: cannot run %s: %s\n", bin,
 		    strerror(errno));
 		_exit(127);
@@ -247,14 +256,15 @@ out:
 
 static pid_t
 spawn_cmd(char **cmd, const char *sock, const char *task,
-          const sigset_t *oldmask)
+          const char *ssh_sock, const sigset_t *oldmask)
 {
 	pid_t pid = fork();
 
 	if (pid != 0)
 		return pid;
 	if (setenv(WID_SOCK_ENV, sock, 1) != 0 ||
-	    setenv(WID_TASK_ENV, task, 1) != 0)
+	    setenv(WID_TASK_ENV, task, 1) != 0 ||
+	    (ssh_sock != NULL && setenv("SSH_AUTH_SOCK", ssh_sock, 1) != 0))
 		_exit(127);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 	execvp(cmd[0], cmd);
@@ -312,7 +322,10 @@ cmd_exec(struct tool *t, int argc, char **argv)
 	struct embedded e = { 0, "" };
 	struct wid_task task;
 	sigset_t set, oldmask;
-	char exp[TOOL_TIME_LEN], left[32];
+	char exp[TOOL_TIME_LEN], left[32], ssh_sock[WID_PATH_MAX];
+	char certdir[WID_PATH_MAX] = "";
+	unsigned ca_bits;
+	struct stat st;
 	pid_t pid;
 	int r;
 
@@ -343,8 +356,34 @@ cmd_exec(struct tool *t, int argc, char **argv)
 		goto out;
 	}
 	o.req.flags |= WID_START_BIND_CALLER;
+	/* Certificates need the CA: create it on demand (kept if it exists;
+	 * a refusal is reported by the task start that follows). */
+	ca_bits = ((o.req.flags & WID_START_SSH_CERT) != 0 ? WID_CA_SSH : 0) |
+	    ((o.req.flags & WID_START_X509) != 0 ? WID_CA_X509 : 0);
+	if (ca_bits != 0)
+		(void)tool_ca_init(t, ca_bits);
 	if ((r = tool_task_start(t, &o.req, &task)) != 0) {
 		r = tool_report(t, "exec: task start", r);
+		goto out;
+	}
+	if (task.state == WID_STATE_PENDING) {
+		if (!o.wait_approval) {
+			fprintf(stderr, TOOL_NAME " exec: task %s (scope %s) "
+			    "needs approval; use --wait-approval to wait for "
+			    "it\n", task.id, task.scope);
+			end_task(t, task.id);
+			r = TOOL_EXIT_FAIL;
+			goto out;
+		}
+		if ((r = tool_wait_approval(t, &task, o.wait_timeout,
+		    &task)) != 0) {
+			end_task(t, task.id);
+			goto out;
+		}
+	}
+	if ((r = tool_cert_files_write(t, &task, certdir,
+	    sizeof(certdir))) != 0) {
+		end_task(t, task.id);
 		goto out;
 	}
 	if (!o.quiet) {
@@ -354,15 +393,25 @@ cmd_exec(struct tool *t, int argc, char **argv)
 		    task.id, wid_key_type_name(task.key_type) ?
 		    wid_key_type_name(task.key_type) : "?", exp, left);
 	}
+	/* The agent's ssh-agent socket, when it has one. */
+	if (o.no_ssh_agent ||
+	    tool_ssh_agent_path(t, ssh_sock, sizeof(ssh_sock)) != 0 ||
+	    stat(ssh_sock, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+		if (!o.no_ssh_agent && !o.quiet)
+			fprintf(stderr, TOOL_NAME ": the agent has no "
+			    "ssh-agent socket; SSH_AUTH_SOCK left alone\n");
+		ssh_sock[0] = '\0';
+	}
 	fflush(NULL);
 	if ((pid = spawn_cmd(argv + o.cmd_index, t->sock, task.id,
-	    &oldmask)) < 0) {
+	    ssh_sock[0] != '\0' ? ssh_sock : NULL, &oldmask)) < 0) {
 		fprintf(stderr, TOOL_NAME " exec: fork: %s\n", strerror(errno));
 		r = TOOL_EXIT_FAIL;
 	} else {
 		r = wait_cmd(pid, &set);
 	}
 	end_task(t, task.id);
+	tool_cert_files_remove(certdir);
 out:
 	tool_close(t);
 	embedded_stop(&e);

@@ -26,6 +26,17 @@ usage(FILE *f)
 	    "  exec [options] -- CMD [ARGS]    run CMD with a task of its own,\n"
 	    "                                  starting an agent if none answers\n"
 	    "  status [--json]                 is an agent there, what it holds\n"
+	    "  task attest ID [-o FILE]        TPM evidence for a task's key\n"
+	    "  attest verify FILE              check TPM evidence offline\n"
+	    "  task approve|deny ID [--comment TEXT]  decide a pending task\n"
+	    "  policy check|lint|reload        explain a decision, check a file\n"
+	    "  audit verify|show               check or read the audit log\n"
+	    "  cert ID --ssh|--pem             a task's OpenSSH or X.509 certificate\n"
+	    "  ca init [--ssh] [--x509]        create the agent's CA keys\n"
+	    "  ca pubkey --ssh | ca cert --pem the CA, for TrustedUserCAKeys / TLS\n"
+	    "  allowed-signers [ID] [--principal NAME]\n"
+	    "                                  git/ssh-keygen allowed_signers lines\n"
+	    "                                  valid only during the task\n"
 	    "\n"
 	    "Options:\n"
 	    "  --socket PATH  agent socket (default: $WID_AGENT_SOCK, else\n"
@@ -63,6 +74,12 @@ static const struct {
 	{ "pubkey", cmd_pubkey },
 	{ "exec", cmd_exec },
 	{ "status", cmd_status },
+	{ "attest", cmd_attest },
+	{ "policy", cmd_policy },
+	{ "audit", cmd_audit },
+	{ "cert", cmd_cert },
+	{ "ca", cmd_ca },
+	{ "allowed-signers", cmd_allowed_signers },
 };
 
 int

@@ -203,6 +203,17 @@ tool_print_show(FILE *f, const struct wid_task *task)
 	tool_sanitize(task->requested_by[0] != '\0' ? task->requested_by : "-",
 	    text, sizeof(text));
 	fprintf(f, "requested-by:  %s (claimed)\n", text);
+	tool_sanitize(task->scope[0] != '\0' ? task->scope : "default", text,
+	    sizeof(text));
+	fprintf(f, "scope:         %s\n", text);
+	tool_sanitize(task->approver[0] != '\0' ? task->approver : "-", text,
+	    sizeof(text));
+	if (task->approver_uid != WID_UID_NONE)
+		fprintf(f, "approver:      %s (uid %" PRIu32 ")\n", text,
+		    task->approver_uid);
+	else
+		fprintf(f, "approver:      %s%s\n", text,
+		    task->state == WID_STATE_PENDING ? " (awaited)" : "");
 	tool_sanitize(task->intent[0] != '\0' ? task->intent : "-", text,
 	    sizeof(text));
 	fprintf(f, "intent:        %s\n", text);
@@ -252,6 +263,10 @@ task_json(const struct wid_task *task, int full)
 	json_object_object_add(o, "sign_count",
 	    json_object_new_uint64(task->sign_count));
 	add_str(o, "requested_by", task->requested_by);
+	add_str(o, "scope", task->scope);
+	add_str(o, "approver", task->approver);
+	if (task->approver_uid != WID_UID_NONE)
+		add_int(o, "approver_uid", task->approver_uid);
 	add_str(o, "intent", task->intent);
 	if (tool_pkcs11_uri(task->id, task->key_type, buf, sizeof(buf)) == 0)
 		add_str(o, "uri", buf);
@@ -332,6 +347,10 @@ tool_print_json_status(FILE *f, const char *sock, const struct wid_status *st)
 	add_str(o, "backend", backend_name(st->backend));
 	add_int(o, "tasks_active", st->tasks_active);
 	add_int(o, "tasks_pending", st->tasks_pending);
+	json_object_object_add(o, "tpm", json_object_new_boolean(st->tpm));
+	add_str(o, "policy_hash", st->policy_hash);
+	add_str(o, "audit_path", st->audit_path);
+	add_int(o, "audit_size", st->audit_size);
 	add_int(o, "uid", st->uid);
 	add_int(o, "pid", st->pid);
 	tool_time_iso(st->started, when);

@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wid/duration.h"
 #include "wid/err.h"
@@ -23,6 +24,12 @@ enum {
 	OPT_JSON,
 	OPT_QUIET,
 	OPT_HELP,
+	OPT_NO_SSH_AGENT,
+	OPT_SSH_CERT,
+	OPT_PRINCIPAL,
+	OPT_X509,
+	OPT_SCOPE,
+	OPT_WAIT_APPROVAL,
 };
 
 static const struct option long_opts[] = {
@@ -36,6 +43,12 @@ static const struct option long_opts[] = {
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "id-only", no_argument, NULL, OPT_QUIET },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "no-ssh-agent", no_argument, NULL, OPT_NO_SSH_AGENT },
+	{ "ssh-cert", no_argument, NULL, OPT_SSH_CERT },
+	{ "principal", required_argument, NULL, OPT_PRINCIPAL },
+	{ "x509", no_argument, NULL, OPT_X509 },
+	{ "scope", required_argument, NULL, OPT_SCOPE },
+	{ "wait-approval", optional_argument, NULL, OPT_WAIT_APPROVAL },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -49,8 +62,17 @@ tool_start_opts_usage(FILE *f)
 	    "  --key TYPE           ec-p256 (default), ec-p384, ed25519, rsa2048, rsa3072\n"
 	    "  --intent TEXT        why the task exists (recorded and audited)\n"
 	    "  --requested-by NAME  who asks (recorded as claimed, not verified)\n"
+	    "  --scope NAME         policy scope (default: \"default\"); a scope\n"
+	    "                       that needs approval starts the task pending\n"
+	    "  --wait-approval[=DUR] exec: wait (at most DUR) for a pending task\n"
+	    "                       to be approved before running CMD\n"
 	    "  --executor-uid UID   the user (number or name) that may use the key;\n"
-	    "                       default: yours\n", f);
+	    "                       default: yours\n"
+	    "  --ssh-cert           issue an OpenSSH user certificate for the key,\n"
+	    "                       valid from now to the deadline\n"
+	    "  --principal NAME     a principal of that certificate (repeatable;\n"
+	    "                       default: your user name)\n"
+	    "  --x509               issue an X.509 certificate for the key\n", f);
 }
 
 /* Text fields go to audit logs and terminals: printable only. */
@@ -90,6 +112,26 @@ parse_uid(const char *s, uint32_t *ret_uid)
 
 static int usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Appends one principal to the comma-separated list. */
+static int
+add_principal(struct wid_start_req *req, const char *name)
+{
+	size_t have = strlen(req->principals), n = strlen(name);
+	const char *p;
+
+	if (n == 0 || n > WID_NAME_MAX)
+		return -1;
+	for (p = name; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == ',')
+			return -1;
+	if (have + (have > 0) + n > WID_PRINCIPALS_MAX)
+		return -1;
+	if (have > 0)
+		req->principals[have++] = ',';
+	memcpy(req->principals + have, name, n + 1);
+	return 0;
+}
 
 static int
 usage_error(const char *cmd, const char *fmt, ...)
@@ -165,6 +207,41 @@ tool_start_opts_parse(int argc, char **argv, int for_exec,
 				    "option", "--json");
 			o->json = 1;
 			break;
+		case OPT_SSH_CERT:
+			o->req.flags |= WID_START_SSH_CERT;
+			break;
+		case OPT_PRINCIPAL:
+			if (add_principal(&o->req, arg) != 0)
+				return usage_error(cmd, "invalid --principal "
+				    "'%s' (printable, no space or comma; at "
+				    "most %d bytes in all)", arg,
+				    WID_PRINCIPALS_MAX);
+			break;
+		case OPT_X509:
+			o->req.flags |= WID_START_X509;
+			break;
+		case OPT_SCOPE:
+			if (!text_ok(arg, WID_NAME_MAX) || arg[0] == '\0')
+				return usage_error(cmd, "--scope %s",
+				    "must be printable, 1 to 128 bytes");
+			strcpy(o->req.scope, arg);
+			break;
+		case OPT_WAIT_APPROVAL:
+			if (!for_exec)
+				return usage_error(cmd, "%s is an exec option",
+				    "--wait-approval");
+			if (arg != NULL && wid_duration_parse(arg,
+			    &o->wait_timeout) != 0)
+				return usage_error(cmd, "invalid "
+				    "--wait-approval '%s' (e.g. 90s, 15m)", arg);
+			o->wait_approval = 1;
+			break;
+		case OPT_NO_SSH_AGENT:
+			if (!for_exec)
+				return usage_error(cmd, "%s is an exec "
+				    "option", "--no-ssh-agent");
+			o->no_ssh_agent = 1;
+			break;
 		case 'q':
 		case OPT_QUIET:
 			o->quiet = 1;
@@ -183,6 +260,17 @@ tool_start_opts_parse(int argc, char **argv, int for_exec,
 	}
 	if (!o->have_ttl)
 		return usage_error(cmd, "%s is required", "--ttl DUR");
+	if (o->req.principals[0] != '\0' &&
+	    (o->req.flags & WID_START_SSH_CERT) == 0)
+		return usage_error(cmd, "%s", "--principal needs --ssh-cert");
+	if ((o->req.flags & WID_START_SSH_CERT) != 0 &&
+	    o->req.principals[0] == '\0') {
+		struct passwd *pw = getpwuid(getuid());
+
+		if (pw == NULL || add_principal(&o->req, pw->pw_name) != 0)
+			return usage_error(cmd, "%s", "--ssh-cert: no user "
+			    "name for this uid; give --principal");
+	}
 	if (for_exec) {
 		if (optind >= argc)
 			return usage_error(cmd, "%s", "no command given "

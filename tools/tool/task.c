@@ -38,7 +38,12 @@ usage_task(FILE *f)
 	    "  -q, --quiet, --id-only  print only the task id\n"
 	    "task end: end a task now; its key is destroyed.\n"
 	    "task list: the tasks you can see.\n"
-	    "task show: every field of one task.\n", f);
+	    "task show: every field of one task.\n"
+	    "task attest ID [-o FILE]: TPM evidence for the task's key\n"
+	    "  (wid-tool attest --help).\n"
+	    "task approve ID [--comment TEXT]: activate a pending task (you\n"
+	    "  must be an approver the policy names, not its requester).\n"
+	    "task deny ID [--comment TEXT]: refuse it; its key is destroyed.\n", f);
 }
 
 static void
@@ -230,8 +235,12 @@ cmd_task(struct tool *t, int argc, char **argv)
 		return task_end(t, argc - 1, argv + 1);
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0)
 		return task_list(t, argc - 1, argv + 1);
+	if (strcmp(sub, "attest") == 0)
+		return task_attest(t, argc - 1, argv + 1);
 	if (strcmp(sub, "show") == 0)
 		return task_show(t, argc - 1, argv + 1);
+	if (strcmp(sub, "approve") == 0 || strcmp(sub, "deny") == 0)
+		return task_decide(t, argc - 1, argv + 1);
 	fprintf(stderr, TOOL_NAME " task: unknown subcommand '%s'\n", sub);
 	tool_usage_hint("task");
 	return TOOL_EXIT_USAGE;
@@ -296,6 +305,7 @@ cmd_status(struct tool *t, int argc, char **argv)
 {
 	struct wid_status st;
 	char when[TOOL_TIME_LEN], version[sizeof(st.version)];
+	char text[sizeof(st.audit_path)];
 	int r, json;
 
 	if ((r = parse_simple(argc, argv, "status", 0, usage_status,
@@ -308,11 +318,20 @@ cmd_status(struct tool *t, int argc, char **argv)
 		    TOOL_EXIT_OK : TOOL_EXIT_FAIL;
 	tool_time_iso(st.started, when);
 	tool_sanitize(st.version, version, sizeof(version));
-	printf("agent:   %s\n", t->sock);
+	printf("agent:   %s (reachable)\n", t->sock);
 	printf("version: %s\n", version);
 	printf("backend: %s\n", st.backend == 1 ? "tpm" : "soft");
+	printf("tpm:     %s\n", st.tpm ? "present" : "not in use");
+	tool_sanitize(st.policy_hash, text, sizeof(text));
+	printf("policy:  %s%s\n", text[0] != '\0' ? "loaded, sha256 " :
+	    "none (built-in defaults)", text);
 	printf("tasks:   %" PRIu32 " active, %" PRIu32 " pending\n",
 	    st.tasks_active, st.tasks_pending);
+	tool_sanitize(st.audit_path, text, sizeof(text));
+	if (text[0] != '\0')
+		printf("audit:   %s (%" PRIu64 " bytes)\n", text, st.audit_size);
+	else
+		printf("audit:   off\n");
 	printf("uid:     %" PRIu32 "\n", st.uid);
 	printf("pid:     %" PRIu32 "\n", st.pid);
 	printf("started: %s\n", when);

@@ -45,6 +45,12 @@ int tool_task_end(struct tool *t, const char *id);
  * pages.  *ret_tasks is malloc'ed, freed by the caller. */
 int tool_list(struct tool *t, const char *id, struct wid_task **ret_tasks,
               size_t *ret_n);
+/* CA_INIT with WID_CA_* bits (existing CA keys are kept). */
+int tool_ca_init(struct tool *t, unsigned bits);
+/* CERT_GET: a task's certificate (id) or the CA's (id NULL or "") of
+ * `kind` (enum wid_cert_kind) into out. */
+int tool_cert_get(struct tool *t, const char *id, int kind, uint8_t *out,
+                  size_t size, size_t *ret_len);
 /* Prints "wid-tool: WHAT: TEXT" for err and returns the exit code. */
 int tool_report(const struct tool *t, const char *what, int err);
 
@@ -56,6 +62,9 @@ struct tool_start_opts {
 	int quiet;       /* --quiet / --id-only */
 	int help;
 	int cmd_index;   /* exec: index of CMD in argv, else 0 */
+	int no_ssh_agent; /* exec: leave SSH_AUTH_SOCK alone */
+	int wait_approval; /* exec: wait for a pending task's approval */
+	uint32_t wait_timeout; /* seconds; 0: until the task expires */
 };
 /* Parses argv[1..] (argv[0] is the command name).  for_exec: stop at the
  * first non-option or "--" and require a command after it.  Returns 0 or
@@ -94,8 +103,42 @@ int cmd_task(struct tool *t, int argc, char **argv);
 int cmd_pubkey(struct tool *t, int argc, char **argv);
 int cmd_status(struct tool *t, int argc, char **argv);
 int cmd_exec(struct tool *t, int argc, char **argv);
+/* attest_cmd.c: `task attest ID` and `attest verify FILE`. */
+int task_attest(struct tool *t, int argc, char **argv);
+int cmd_attest(struct tool *t, int argc, char **argv);
+/* cert_cmd.c: `cert ID --ssh|--pem`, `ca init|pubkey|cert`. */
+int cmd_cert(struct tool *t, int argc, char **argv);
+int cmd_ca(struct tool *t, int argc, char **argv);
+
+/* cert_cmd.c, for exec: writes the task's certificates (as task->flags
+ * says) and public key into a new private directory (0700, under $TMPDIR
+ * or /tmp) and sets WID_SSH_CERT / WID_SSH_PUBKEY / WID_X509_CERT in this
+ * process's environment.  dir receives the directory ("" when nothing
+ * was written).  Prints why on failure. */
+int tool_cert_files_write(struct tool *t, const struct wid_task *task,
+                          char *dir, size_t size);
+/* Removes what tool_cert_files_write wrote. */
+void tool_cert_files_remove(const char *dir);
+/* signers_cmd.c */
+int cmd_allowed_signers(struct tool *t, int argc, char **argv);
+/* agentconn.c: the agent's ssh-agent socket, "ssh-agent.sock" next to
+ * t->sock (as wid-agent derives it).  0, or -1 when it does not fit. */
+int tool_ssh_agent_path(const struct tool *t, char *out, size_t size);
 
 /* main.c */
 void tool_usage_hint(const char *cmd);
+
+/* Governance (approve.c, policy_cmd.c, audit_cmd.c). */
+/* agentconn.c: sends the request built in t->conn.buf (0, a transport
+ * error, or the agent's refusal with t->reason set). */
+int tool_call(struct tool *t);
+/* `task approve|deny ID [--comment TEXT]` (argv[0] is approve/deny). */
+int task_decide(struct tool *t, int argc, char **argv);
+/* Polls until task `id` leaves pending: 0 active (*ret_task), else an exit
+ * code after saying why; timeout 0: until the task's own deadline. */
+int tool_wait_approval(struct tool *t, const struct wid_task *task,
+                       uint32_t timeout, struct wid_task *ret_task);
+int cmd_policy(struct tool *t, int argc, char **argv);
+int cmd_audit(struct tool *t, int argc, char **argv);
 
 #endif
