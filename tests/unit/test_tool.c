@@ -15,13 +15,6 @@
 #include "wid/proto.h"
 #include "../../tools/tool/tool.h"
 
-/* main.c is not linked here. */
-void
-tool_usage_hint(const char *cmd)
-{
-	(void)cmd;
-}
-
 static void
 test_pct_encode(void **state)
 {

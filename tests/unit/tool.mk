@@ -16,6 +16,7 @@ TESTS += tests/unit/test_pubkey
 TOOL_TEST_SOURCES = \
 	tools/tool/tool.h \
 	tools/tool/agentconn.c \
+	tools/tool/cli.c \
 	tools/tool/output.c \
 	tools/tool/startopts.c \
 	tools/tool/uri.c \

@@ -58,23 +58,6 @@ usage_attest(FILE *f)
 	    "  attestation key it prints with one you trust.\n", f);
 }
 
-static int usage_error(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, TOOL_NAME " %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	tool_usage_hint(cmd);
-	return TOOL_EXIT_USAGE;
-}
-
 int
 task_attest(struct tool *t, int argc, char **argv)
 {
@@ -95,18 +78,18 @@ task_attest(struct tool *t, int argc, char **argv)
 			usage_attest(stdout);
 			return TOOL_EXIT_OK;
 		case ':':
-			return usage_error("task attest", "option '%s' needs a "
+			return tool_usage_error("task attest", "option '%s' needs a "
 			    "value", argv[optind - 1]);
 		default:
-			return usage_error("task attest", "unknown option '%s'",
+			return tool_usage_error("task attest", "unknown option '%s'",
 			    argv[optind - 1]);
 		}
 	}
 	if (argc - optind != 1)
-		return usage_error("task attest", "%s", "expected one task ID");
+		return tool_usage_error("task attest", "%s", "expected one task ID");
 	id = argv[optind];
 	if (!wid_task_id_valid(id))
-		return usage_error("task attest", "invalid task id '%s'", id);
+		return tool_usage_error("task attest", "invalid task id '%s'", id);
 	if ((r = tool_open(t)) != 0)
 		return tool_report(t, "task attest", r);
 	wid_id_encode(wid_conn_req(&t->conn, WID_OP_ATTEST), id);
@@ -601,21 +584,21 @@ cmd_attest(struct tool *t, int argc, char **argv)
 	const char *sub = argc > 1 ? argv[1] : NULL;
 
 	if (sub == NULL)
-		return usage_error("attest", "missing subcommand (verify)");
+		return tool_usage_error("attest", "missing subcommand (verify)");
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 ||
 	    strcmp(sub, "help") == 0) {
 		usage_attest(stdout);
 		return TOOL_EXIT_OK;
 	}
 	if (strcmp(sub, "verify") != 0)
-		return usage_error("attest", "unknown subcommand '%s'", sub);
+		return tool_usage_error("attest", "unknown subcommand '%s'", sub);
 	if (argc == 3 && (strcmp(argv[2], "--help") == 0 ||
 	    strcmp(argv[2], "-h") == 0)) {
 		usage_attest(stdout);
 		return TOOL_EXIT_OK;
 	}
 	if (argc != 3)
-		return usage_error("attest", "%s", "expected: verify FILE");
+		return tool_usage_error("attest", "%s", "expected: verify FILE");
 #ifdef WID_HAVE_TPM
 	return attest_verify(argv[2]);
 #else

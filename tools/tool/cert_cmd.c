@@ -54,23 +54,6 @@ usage_ca(FILE *f)
 	    "ca cert --pem: the X.509 CA certificate, for TLS verifiers.\n", f);
 }
 
-static int usage_error(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, TOOL_NAME " %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	tool_usage_hint(cmd);
-	return TOOL_EXIT_USAGE;
-}
-
 /* Parses the format options; init: --ssh/--x509 are CA kinds. */
 static int
 parse_fmt(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
@@ -100,7 +83,7 @@ parse_fmt(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
 			usage(stdout);
 			return TOOL_EXIT_OK;
 		default:
-			return usage_error(cmd, "unknown option '%s'",
+			return tool_usage_error(cmd, "unknown option '%s'",
 			    argv[optind - 1]);
 		}
 	}
@@ -159,13 +142,13 @@ cmd_cert(struct tool *t, int argc, char **argv)
 	if ((r = parse_fmt(argc, argv, "cert", usage_cert, &fmt, &bits)) >= 0)
 		return r;
 	if (argc - optind != 1)
-		return usage_error("cert", "%s", argc - optind < 1 ?
+		return tool_usage_error("cert", "%s", argc - optind < 1 ?
 		    "missing task ID" : "one task ID only");
 	if (!wid_task_id_valid(argv[optind]))
-		return usage_error("cert", "invalid task id '%s'",
+		return tool_usage_error("cert", "invalid task id '%s'",
 		    argv[optind]);
 	if (fmt == FMT_NONE || (bits & WID_CA_X509) != 0)
-		return usage_error("cert", "%s", "give --ssh, --pem or --der");
+		return tool_usage_error("cert", "%s", "give --ssh, --pem or --der");
 	if ((r = tool_cert_get(t, argv[optind], fmt == FMT_SSH ?
 	    WID_CERT_SSH : WID_CERT_X509_DER, buf, sizeof(buf), &len)) != 0)
 		return tool_report(t, "cert", r);
@@ -191,11 +174,11 @@ cmd_ca(struct tool *t, int argc, char **argv)
 	    &bits)) >= 0)
 		return r;
 	if (optind != argc - 1)
-		return usage_error("ca", "unexpected argument '%s'",
+		return tool_usage_error("ca", "unexpected argument '%s'",
 		    argv[optind + 1]);
 	if (strcmp(sub, "init") == 0) {
 		if (fmt == FMT_PEM || fmt == FMT_DER)
-			return usage_error("ca", "%s", "init takes --ssh "
+			return tool_usage_error("ca", "%s", "init takes --ssh "
 			    "and/or --x509");
 		if ((r = tool_ca_init(t, bits != 0 ? bits :
 		    WID_CA_SSH | WID_CA_X509)) != 0)
@@ -204,7 +187,7 @@ cmd_ca(struct tool *t, int argc, char **argv)
 	}
 	if (strcmp(sub, "pubkey") == 0) {
 		if (fmt != FMT_SSH || bits != WID_CA_SSH)
-			return usage_error("ca", "%s", "pubkey takes --ssh");
+			return tool_usage_error("ca", "%s", "pubkey takes --ssh");
 		if ((r = tool_cert_get(t, NULL, WID_CERT_CA_SSH, buf,
 		    sizeof(buf), &len)) != 0)
 			return tool_report(t, "ca pubkey", r);
@@ -212,14 +195,14 @@ cmd_ca(struct tool *t, int argc, char **argv)
 	}
 	if (strcmp(sub, "cert") == 0) {
 		if ((fmt != FMT_PEM && fmt != FMT_DER) || bits != 0)
-			return usage_error("ca", "%s", "cert takes --pem or "
+			return tool_usage_error("ca", "%s", "cert takes --pem or "
 			    "--der");
 		if ((r = tool_cert_get(t, NULL, WID_CERT_CA_X509, buf,
 		    sizeof(buf), &len)) != 0)
 			return tool_report(t, "ca cert", r);
 		return print_x509(buf, len, fmt);
 	}
-	return usage_error("ca", "unknown subcommand '%s' (init, pubkey, "
+	return tool_usage_error("ca", "unknown subcommand '%s' (init, pubkey, "
 	    "cert)", sub);
 }
 

@@ -3,6 +3,7 @@ bin_PROGRAMS += wid-tool
 wid_tool_SOURCES = \
 	tools/tool/tool.h \
 	tools/tool/agentconn.c \
+	tools/tool/cli.c \
 	tools/tool/attest_cmd.c \
 	tools/tool/approve.c \
 	tools/tool/audit_cmd.c \

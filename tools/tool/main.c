@@ -50,15 +50,6 @@ usage(FILE *f)
 	    f);
 }
 
-void
-tool_usage_hint(const char *cmd)
-{
-	if (cmd != NULL)
-		fprintf(stderr, "Try 'wid-tool %s --help'.\n", cmd);
-	else
-		fprintf(stderr, "Try 'wid-tool --help'.\n");
-}
-
 static const struct option long_opts[] = {
 	{ "socket", required_argument, NULL, 's' },
 	{ "help", no_argument, NULL, 'h' },

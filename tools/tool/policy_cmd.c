@@ -50,27 +50,6 @@ usage_err(const char *what, const char *arg)
 	return TOOL_EXIT_USAGE;
 }
 
-static int
-parse_uid(const char *s, uint32_t *ret)
-{
-	struct passwd *pw;
-	unsigned long v;
-	char *end;
-
-	if (s[0] >= '0' && s[0] <= '9') {
-		errno = 0;
-		v = strtoul(s, &end, 10);
-		if (errno != 0 || *end != '\0' || v >= WID_UID_NONE)
-			return -1;
-		*ret = (uint32_t)v;
-		return 0;
-	}
-	if ((pw = getpwnam(s)) == NULL)
-		return -1;
-	*ret = (uint32_t)pw->pw_uid;
-	return 0;
-}
-
 /* CKM_* number of a policy mechanism name (the mechanisms are below
  * 0x2000); 0 if unknown. */
 static uint32_t
@@ -102,7 +81,7 @@ policy_check(struct tool *t, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", check_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_AS:
-			if (parse_uid(optarg, &req.uid) != 0)
+			if (tool_parse_uid(optarg, &req.uid) != 0)
 				return usage_err("--as: not a uid or user",
 				    optarg);
 			break;

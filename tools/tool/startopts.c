@@ -89,30 +89,6 @@ text_ok(const char *s, size_t max)
 	return 1;
 }
 
-static int
-parse_uid(const char *s, uint32_t *ret_uid)
-{
-	struct passwd *pw;
-	unsigned long v;
-	char *end;
-
-	if (s[0] >= '0' && s[0] <= '9') {
-		errno = 0;
-		v = strtoul(s, &end, 10);
-		if (errno != 0 || *end != '\0' || v >= WID_UID_NONE)
-			return -1;
-		*ret_uid = (uint32_t)v;
-		return 0;
-	}
-	if ((pw = getpwnam(s)) == NULL)
-		return -1;
-	*ret_uid = (uint32_t)pw->pw_uid;
-	return 0;
-}
-
-static int usage_error(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 /* Appends one principal to the comma-separated list. */
 static int
 add_principal(struct wid_start_req *req, const char *name)
@@ -131,20 +107,6 @@ add_principal(struct wid_start_req *req, const char *name)
 		req->principals[have++] = ',';
 	memcpy(req->principals + have, name, n + 1);
 	return 0;
-}
-
-static int
-usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, TOOL_NAME " %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	tool_usage_hint(cmd);
-	return TOOL_EXIT_USAGE;
 }
 
 int
@@ -166,44 +128,44 @@ tool_start_opts_parse(int argc, char **argv, int for_exec,
 		switch (c) {
 		case OPT_TTL:
 			if (wid_duration_parse(arg, &o->req.ttl) != 0)
-				return usage_error(cmd, "invalid --ttl '%s' "
+				return tool_usage_error(cmd, "invalid --ttl '%s' "
 				    "(e.g. 90s, 15m, 1h30m; at most 30d)", arg);
 			o->have_ttl = 1;
 			break;
 		case OPT_ID:
 			if (!wid_task_id_valid(arg))
-				return usage_error(cmd, "invalid --id '%s' "
+				return tool_usage_error(cmd, "invalid --id '%s' "
 				    "(letters, digits, '.', '_', '-'; first a "
 				    "letter or digit; at most 64)", arg);
 			strcpy(o->req.id, arg);
 			break;
 		case OPT_KEY:
 			if ((k = wid_key_type_parse(arg)) == WID_KEY_NONE)
-				return usage_error(cmd, "unknown --key '%s' "
+				return tool_usage_error(cmd, "unknown --key '%s' "
 				    "(ec-p256, ec-p384, ed25519, rsa2048, "
 				    "rsa3072)", arg);
 			o->req.key_type = (uint8_t)k;
 			break;
 		case OPT_INTENT:
 			if (!text_ok(arg, WID_INTENT_MAX))
-				return usage_error(cmd, "--intent %s",
+				return tool_usage_error(cmd, "--intent %s",
 				    "must be printable and at most 512 bytes");
 			strcpy(o->req.intent, arg);
 			break;
 		case OPT_REQUESTED_BY:
 			if (!text_ok(arg, WID_NAME_MAX) || arg[0] == '\0')
-				return usage_error(cmd, "--requested-by %s",
+				return tool_usage_error(cmd, "--requested-by %s",
 				    "must be printable, 1 to 128 bytes");
 			strcpy(o->req.requested_by, arg);
 			break;
 		case OPT_EXECUTOR_UID:
-			if (parse_uid(arg, &o->req.executor_uid) != 0)
-				return usage_error(cmd, "invalid --executor-uid "
+			if (tool_parse_uid(arg, &o->req.executor_uid) != 0)
+				return tool_usage_error(cmd, "invalid --executor-uid "
 				    "'%s' (a uid or a user name)", arg);
 			break;
 		case OPT_JSON:
 			if (for_exec)
-				return usage_error(cmd, "%s is not an exec "
+				return tool_usage_error(cmd, "%s is not an exec "
 				    "option", "--json");
 			o->json = 1;
 			break;
@@ -212,7 +174,7 @@ tool_start_opts_parse(int argc, char **argv, int for_exec,
 			break;
 		case OPT_PRINCIPAL:
 			if (add_principal(&o->req, arg) != 0)
-				return usage_error(cmd, "invalid --principal "
+				return tool_usage_error(cmd, "invalid --principal "
 				    "'%s' (printable, no space or comma; at "
 				    "most %d bytes in all)", arg,
 				    WID_PRINCIPALS_MAX);
@@ -222,23 +184,23 @@ tool_start_opts_parse(int argc, char **argv, int for_exec,
 			break;
 		case OPT_SCOPE:
 			if (!text_ok(arg, WID_NAME_MAX) || arg[0] == '\0')
-				return usage_error(cmd, "--scope %s",
+				return tool_usage_error(cmd, "--scope %s",
 				    "must be printable, 1 to 128 bytes");
 			strcpy(o->req.scope, arg);
 			break;
 		case OPT_WAIT_APPROVAL:
 			if (!for_exec)
-				return usage_error(cmd, "%s is an exec option",
+				return tool_usage_error(cmd, "%s is an exec option",
 				    "--wait-approval");
 			if (arg != NULL && wid_duration_parse(arg,
 			    &o->wait_timeout) != 0)
-				return usage_error(cmd, "invalid "
+				return tool_usage_error(cmd, "invalid "
 				    "--wait-approval '%s' (e.g. 90s, 15m)", arg);
 			o->wait_approval = 1;
 			break;
 		case OPT_NO_SSH_AGENT:
 			if (!for_exec)
-				return usage_error(cmd, "%s is an exec "
+				return tool_usage_error(cmd, "%s is an exec "
 				    "option", "--no-ssh-agent");
 			o->no_ssh_agent = 1;
 			break;
@@ -251,33 +213,33 @@ tool_start_opts_parse(int argc, char **argv, int for_exec,
 			o->help = 1;
 			return 0;
 		case ':':
-			return usage_error(cmd, "option '%s' needs a value",
+			return tool_usage_error(cmd, "option '%s' needs a value",
 			    argv[optind - 1]);
 		default:
-			return usage_error(cmd, "unknown option '%s'",
+			return tool_usage_error(cmd, "unknown option '%s'",
 			    argv[optind - 1]);
 		}
 	}
 	if (!o->have_ttl)
-		return usage_error(cmd, "%s is required", "--ttl DUR");
+		return tool_usage_error(cmd, "%s is required", "--ttl DUR");
 	if (o->req.principals[0] != '\0' &&
 	    (o->req.flags & WID_START_SSH_CERT) == 0)
-		return usage_error(cmd, "%s", "--principal needs --ssh-cert");
+		return tool_usage_error(cmd, "%s", "--principal needs --ssh-cert");
 	if ((o->req.flags & WID_START_SSH_CERT) != 0 &&
 	    o->req.principals[0] == '\0') {
 		struct passwd *pw = getpwuid(getuid());
 
 		if (pw == NULL || add_principal(&o->req, pw->pw_name) != 0)
-			return usage_error(cmd, "%s", "--ssh-cert: no user "
+			return tool_usage_error(cmd, "%s", "--ssh-cert: no user "
 			    "name for this uid; give --principal");
 	}
 	if (for_exec) {
 		if (optind >= argc)
-			return usage_error(cmd, "%s", "no command given "
+			return tool_usage_error(cmd, "%s", "no command given "
 			    "after '--'");
 		o->cmd_index = optind;
 	} else if (optind < argc) {
-		return usage_error(cmd, "unexpected argument '%s'",
+		return tool_usage_error(cmd, "unexpected argument '%s'",
 		    argv[optind]);
 	}
 	return 0;

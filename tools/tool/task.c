@@ -62,23 +62,6 @@ usage_status(FILE *f)
 	    "Exit 3 when none does.\n", f);
 }
 
-static int usage_error(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, TOOL_NAME " %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	tool_usage_hint(cmd);
-	return TOOL_EXIT_USAGE;
-}
-
 /* Parses [--json] [--help] and at most `nargs` positional arguments (all
  * required).  Returns -1 to go on, else an exit code. */
 static int
@@ -99,18 +82,18 @@ parse_simple(int argc, char **argv, const char *cmd, int nargs,
 			usage(stdout);
 			return TOOL_EXIT_OK;
 		default:
-			return usage_error(cmd, "unknown option '%s'",
+			return tool_usage_error(cmd, "unknown option '%s'",
 			    argv[optind - 1]);
 		}
 	}
 	if (argc - optind < nargs)
-		return usage_error(cmd, "%s", nargs == 1 ? "missing task ID" :
+		return tool_usage_error(cmd, "%s", nargs == 1 ? "missing task ID" :
 		    "missing argument");
 	if (argc - optind > nargs)
-		return usage_error(cmd, "unexpected argument '%s'",
+		return tool_usage_error(cmd, "unexpected argument '%s'",
 		    argv[optind + nargs]);
 	if (nargs == 1 && !wid_task_id_valid(argv[optind]))
-		return usage_error(cmd, "invalid task id '%s'", argv[optind]);
+		return tool_usage_error(cmd, "invalid task id '%s'", argv[optind]);
 	return -1;
 }
 
@@ -147,7 +130,7 @@ task_end(struct tool *t, int argc, char **argv)
 	    &json)) >= 0)
 		return r;
 	if (json)
-		return usage_error("task end", "unknown option '%s'", "--json");
+		return tool_usage_error("task end", "unknown option '%s'", "--json");
 	if ((r = tool_task_end(t, argv[optind])) != 0)
 		return tool_report(t, "task end", r);
 	return TOOL_EXIT_OK;
@@ -263,24 +246,24 @@ cmd_pubkey(struct tool *t, int argc, char **argv)
 			else if (strcmp(optarg, "pem") == 0)
 				pem = 1;
 			else
-				return usage_error("pubkey", "unknown --format "
+				return tool_usage_error("pubkey", "unknown --format "
 				    "'%s' (ssh or pem)", optarg);
 			break;
 		case 'h':
 			usage_pubkey(stdout);
 			return TOOL_EXIT_OK;
 		case ':':
-			return usage_error("pubkey", "option '%s' needs a "
+			return tool_usage_error("pubkey", "option '%s' needs a "
 			    "value", argv[optind - 1]);
 		default:
-			return usage_error("pubkey", "unknown option '%s'",
+			return tool_usage_error("pubkey", "unknown option '%s'",
 			    argv[optind - 1]);
 		}
 	}
 	if (argc - optind != 1)
-		return usage_error("pubkey", "%s", "expected one task ID");
+		return tool_usage_error("pubkey", "%s", "expected one task ID");
 	if (!wid_task_id_valid(argv[optind]))
-		return usage_error("pubkey", "invalid task id '%s'",
+		return tool_usage_error("pubkey", "invalid task id '%s'",
 		    argv[optind]);
 	if ((r = find_task(t, "pubkey", argv[optind], &task)) != 0)
 		return r;

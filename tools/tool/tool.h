@@ -125,8 +125,14 @@ int cmd_allowed_signers(struct tool *t, int argc, char **argv);
  * t->sock (as wid-agent derives it).  0, or -1 when it does not fit. */
 int tool_ssh_agent_path(const struct tool *t, char *out, size_t size);
 
-/* main.c */
+/* cli.c */
 void tool_usage_hint(const char *cmd);
+/* Prints "wid-tool CMD: MESSAGE" and the usage hint; returns
+ * TOOL_EXIT_USAGE. */
+int tool_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A uid given as a number or a user name; -1 if neither. */
+int tool_parse_uid(const char *s, uint32_t *ret_uid);
 
 /* Governance (approve.c, policy_cmd.c, audit_cmd.c). */
 /* agentconn.c: sends the request built in t->conn.buf (0, a transport
