@@ -227,3 +227,51 @@ wid_get_end(const struct wid_buf *b)
 {
 	return (b->err == 0 && b->pos == b->len) ? 0 : WID_E_PROTO;
 }
+
+void
+wid_put_sshstr(struct wid_buf *b, const void *p, size_t n)
+{
+	if (n > UINT32_MAX) {
+		b->err = WID_E_PROTO;
+		return;
+	}
+	wid_put_u32(b, (uint32_t)n);
+	wid_put_bytes(b, p, n);
+}
+
+void
+wid_put_sshcstr(struct wid_buf *b, const char *s)
+{
+	wid_put_sshstr(b, s, strlen(s));
+}
+
+void
+wid_put_mpint(struct wid_buf *b, const uint8_t *p, size_t n)
+{
+	while (n > 0 && p[0] == 0) {
+		p++;
+		n--;
+	}
+	if (n > 0 && (p[0] & 0x80) != 0) {
+		if (n >= UINT32_MAX) {
+			b->err = WID_E_PROTO;
+			return;
+		}
+		wid_put_u32(b, (uint32_t)n + 1);
+		wid_put_u8(b, 0);
+		wid_put_bytes(b, p, n);
+	} else
+		wid_put_sshstr(b, p, n);
+}
+
+int
+wid_get_sshstr(struct wid_buf *b, const uint8_t **ret_p, size_t *ret_n)
+{
+	uint32_t n;
+
+	*ret_n = 0;
+	if (wid_get_u32(b, &n) != 0 || wid_get_ref(b, ret_p, n) != 0)
+		return WID_E_PROTO;
+	*ret_n = n;
+	return 0;
+}

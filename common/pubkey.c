@@ -18,36 +18,18 @@
 #include "wid/err.h"
 #include "wid/pubkey.h"
 
-/* SSH string: u32 length, then bytes. */
-static void
-put_sshstr(struct wid_buf *b, const void *p, size_t n)
-{
-	if (n > UINT32_MAX) {
-		b->err = WID_E_PROTO;
-		return;
-	}
-	wid_put_u32(b, (uint32_t)n);
-	wid_put_bytes(b, p, n);
-}
-
-/* SSH mpint of a non-negative BIGNUM: minimal big-endian bytes with a
- * leading zero when the top bit is set; zero is the empty string. */
+/* SSH mpint of a non-negative BIGNUM. */
 static int
 put_mpint(struct wid_buf *b, const BIGNUM *bn)
 {
-	uint8_t tmp[1 + 1024];
+	uint8_t tmp[1024];
 	int n;
 
-	if (BN_is_negative(bn) || BN_num_bytes(bn) > (int)sizeof(tmp) - 1)
+	if (BN_is_negative(bn) || BN_num_bytes(bn) > (int)sizeof(tmp))
 		return WID_E_UNSUPPORTED;
-	tmp[0] = 0;
-	n = BN_bn2bin(bn, tmp + 1);
-	if (n < 0)
+	if ((n = BN_bn2bin(bn, tmp)) < 0)
 		return WID_E_CRYPTO;
-	if (n > 0 && (tmp[1] & 0x80) != 0)
-		put_sshstr(b, tmp, (size_t)n + 1);
-	else
-		put_sshstr(b, tmp + 1, (size_t)n);
+	wid_put_mpint(b, tmp, (size_t)n);
 	return 0;
 }
 
@@ -108,9 +90,9 @@ ec_blob(EVP_PKEY *pkey, struct wid_buf *b)
 	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof(point), &plen) ||
 	    plen == 0 || point[0] != 0x04)
 		return WID_E_CRYPTO;
-	put_sshstr(b, type, strlen(type));
-	put_sshstr(b, curve, strlen(curve));
-	put_sshstr(b, point, plen);
+	wid_put_sshstr(b, type, strlen(type));
+	wid_put_sshstr(b, curve, strlen(curve));
+	wid_put_sshstr(b, point, plen);
 	return 0;
 }
 
@@ -123,8 +105,8 @@ ed25519_blob(EVP_PKEY *pkey, struct wid_buf *b)
 
 	if (!EVP_PKEY_get_raw_public_key(pkey, raw, &n) || n != sizeof(raw))
 		return WID_E_CRYPTO;
-	put_sshstr(b, type, sizeof(type) - 1);
-	put_sshstr(b, raw, n);
+	wid_put_sshstr(b, type, sizeof(type) - 1);
+	wid_put_sshstr(b, raw, n);
 	return 0;
 }
 
@@ -140,7 +122,7 @@ rsa_blob(EVP_PKEY *pkey, struct wid_buf *b)
 		r = WID_E_CRYPTO;
 		goto out;
 	}
-	put_sshstr(b, type, sizeof(type) - 1);
+	wid_put_sshstr(b, type, sizeof(type) - 1);
 	if ((r = put_mpint(b, e)) != 0 || (r = put_mpint(b, n)) != 0)
 		goto out;
 	r = 0;

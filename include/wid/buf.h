@@ -47,4 +47,15 @@ int wid_get_str(struct wid_buf *b, char *out, size_t max);
 /* 0 when no error happened and every byte was consumed. */
 int wid_get_end(const struct wid_buf *b);
 
+/* The SSH wire format (RFC 4251 section 5) on the same buffer: a string is
+ * a u32 length and bytes; an mpint is a string holding a non-negative
+ * big-endian number with no leading zero byte, but one zero byte when the
+ * top bit is set. */
+void wid_put_sshstr(struct wid_buf *b, const void *p, size_t n);
+void wid_put_sshcstr(struct wid_buf *b, const char *s);
+/* p, n: big-endian unsigned bytes (leading zeros are dropped). */
+void wid_put_mpint(struct wid_buf *b, const uint8_t *p, size_t n);
+/* References the string in place. */
+int wid_get_sshstr(struct wid_buf *b, const uint8_t **ret_p, size_t *ret_n);
+
 #endif

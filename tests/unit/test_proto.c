@@ -78,6 +78,42 @@ test_buf_integers(void **state)
 }
 
 static void
+test_ssh_wire(void **state)
+{
+	const uint8_t hi[] = { 0x00, 0x00, 0x80, 0x01 };  /* leading zeros */
+	const uint8_t lo[] = { 0x7f, 0x02 };
+	const uint8_t want_hi[] = { 0, 0, 0, 3, 0x00, 0x80, 0x01 };
+	const uint8_t want_lo[] = { 0, 0, 0, 2, 0x7f, 0x02 };
+	const uint8_t want_zero[] = { 0, 0, 0, 0 };
+	const uint8_t *p;
+	struct wid_buf b;
+	size_t n;
+
+	wid_buf_init(&b, mem, sizeof(mem));
+	wid_put_mpint(&b, hi, sizeof(hi));
+	assert_int_equal(b.len, sizeof(want_hi));
+	assert_memory_equal(mem, want_hi, sizeof(want_hi));
+	wid_buf_reset(&b);
+	wid_put_mpint(&b, lo, sizeof(lo));
+	assert_memory_equal(mem, want_lo, sizeof(want_lo));
+	wid_buf_reset(&b);
+	wid_put_mpint(&b, hi, 2);                  /* zero */
+	assert_int_equal(b.len, 4);
+	assert_memory_equal(mem, want_zero, 4);
+	wid_buf_reset(&b);
+	wid_put_sshcstr(&b, "ssh-ed25519");
+	wid_buf_reader(&b, mem, b.len);
+	assert_int_equal(wid_get_sshstr(&b, &p, &n), 0);
+	assert_int_equal(n, 11);
+	assert_memory_equal(p, "ssh-ed25519", 11);
+	assert_int_equal(wid_get_end(&b), 0);
+	/* A length past the end fails. */
+	mem[3] = 12;
+	wid_buf_reader(&b, mem, 15);
+	assert_int_equal(wid_get_sshstr(&b, &p, &n), WID_E_PROTO);
+}
+
+static void
 test_str_rejects_nul_and_long(void **state)
 {
 	uint8_t raw[] = { 0, 3, 'a', 0, 'b' };
@@ -381,6 +417,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_bounds),
 		cmocka_unit_test(test_buf_integers),
+		cmocka_unit_test(test_ssh_wire),
 		cmocka_unit_test(test_str_rejects_nul_and_long),
 		cmocka_unit_test(test_task_roundtrip),
 		cmocka_unit_test(test_task_rejects_bad_enum),

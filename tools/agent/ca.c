@@ -318,18 +318,6 @@ wid_ca_x509_der(struct wid_ca *ca, uint8_t *out, size_t size,
 	return 0;
 }
 
-/* SSH string: u32 length, then bytes. */
-static void
-put_sshstr(struct wid_buf *b, const void *p, size_t n)
-{
-	if (n > UINT32_MAX) {
-		b->err = WID_E_PROTO;
-		return;
-	}
-	wid_put_u32(b, (uint32_t)n);
-	wid_put_bytes(b, p, n);
-}
-
 /* A principal: what sshd compares with a user name; printable, no
  * separator. */
 static int
@@ -366,7 +354,7 @@ put_principals(struct wid_buf *b, const char *list, char *reason, size_t rlen)
 			    PRINCIPALS_MAX_COUNT);
 			return WID_E_BADARG;
 		}
-		put_sshstr(b, p, n);
+		wid_put_sshstr(b, p, n);
 		if (comma == NULL)
 			break;
 		p = comma + 1;
@@ -391,13 +379,13 @@ put_extensions(struct wid_buf *b, const struct wid_task *task)
 
 	if (task->intent[0] != '\0') {                /* "intent@wid" */
 		wid_buf_init(&v, tmp, sizeof(tmp));
-		put_sshstr(&v, task->intent, strlen(task->intent));
-		put_sshstr(b, "intent@wid", strlen("intent@wid"));
-		put_sshstr(b, v.data, v.len);
+		wid_put_sshstr(&v, task->intent, strlen(task->intent));
+		wid_put_sshstr(b, "intent@wid", strlen("intent@wid"));
+		wid_put_sshstr(b, v.data, v.len);
 	}
 	for (i = 0; i < sizeof(permits) / sizeof(permits[0]); i++) {
-		put_sshstr(b, permits[i], strlen(permits[i]));
-		put_sshstr(b, "", 0);
+		wid_put_sshstr(b, permits[i], strlen(permits[i]));
+		wid_put_sshstr(b, "", 0);
 	}
 	if (task->requested_by[0] != '\0')           /* "requester@wid" */
 		snprintf(req, sizeof(req), "uid=%u claimed=%s",
@@ -405,9 +393,9 @@ put_extensions(struct wid_buf *b, const struct wid_task *task)
 	else
 		snprintf(req, sizeof(req), "uid=%u", task->requester_uid);
 	wid_buf_init(&v, tmp, sizeof(tmp));
-	put_sshstr(&v, req, strlen(req));
-	put_sshstr(b, "requester@wid", strlen("requester@wid"));
-	put_sshstr(b, v.data, v.len);
+	wid_put_sshstr(&v, req, strlen(req));
+	wid_put_sshstr(b, "requester@wid", strlen("requester@wid"));
+	wid_put_sshstr(b, v.data, v.len);
 }
 
 /* Ed25519 signature over data as the SSH "ssh-ed25519" signature blob. */
@@ -426,9 +414,9 @@ put_ssh_sig(struct wid_buf *b, EVP_PKEY *key, const uint8_t *data,
 	    EVP_DigestSign(md, sig, &siglen, data, len) != 1 || siglen != 64)
 		goto out;
 	wid_buf_init(&v, tmp, sizeof(tmp));
-	put_sshstr(&v, "ssh-ed25519", strlen("ssh-ed25519"));
-	put_sshstr(&v, sig, siglen);
-	put_sshstr(b, v.data, v.len);
+	wid_put_sshstr(&v, "ssh-ed25519", strlen("ssh-ed25519"));
+	wid_put_sshstr(&v, sig, siglen);
+	wid_put_sshstr(b, v.data, v.len);
 	r = 0;
 out:
 	EVP_MD_CTX_free(md);
@@ -489,16 +477,16 @@ wid_ca_issue_ssh(struct wid_ca *ca, const struct wid_task *task,
 		goto out;
 	}
 	wid_buf_init(&b, cert, SSH_CERT_MAX);
-	put_sshstr(&b, type, strlen(type));
-	put_sshstr(&b, nonce, sizeof(nonce));
+	wid_put_sshstr(&b, type, strlen(type));
+	wid_put_sshstr(&b, nonce, sizeof(nonce));
 	wid_put_bytes(&b, blob + 4 + tlen, blen - 4 - tlen); /* key fields */
 	wid_put_u64(&b, task->serial);
 	wid_put_u32(&b, SSH_CERT_TYPE_USER);
-	put_sshstr(&b, task->id, strlen(task->id));          /* key id */
-	put_sshstr(&b, p.data, p.len);
+	wid_put_sshstr(&b, task->id, strlen(task->id));          /* key id */
+	wid_put_sshstr(&b, p.data, p.len);
 	wid_put_u64(&b, (uint64_t)task->created);            /* valid after */
 	wid_put_u64(&b, (uint64_t)task->expires);            /* valid before */
-	put_sshstr(&b, "", 0);                               /* critical */
+	wid_put_sshstr(&b, "", 0);                               /* critical */
 	{
 		uint8_t ext[1024];
 		struct wid_buf e;
@@ -509,10 +497,10 @@ wid_ca_issue_ssh(struct wid_ca *ca, const struct wid_task *task,
 			r = WID_E_INTERNAL;
 			goto out;
 		}
-		put_sshstr(&b, e.data, e.len);
+		wid_put_sshstr(&b, e.data, e.len);
 	}
-	put_sshstr(&b, "", 0);                               /* reserved */
-	put_sshstr(&b, ca->ssh_blob, ca->ssh_blob_len);      /* signature key */
+	wid_put_sshstr(&b, "", 0);                               /* reserved */
+	wid_put_sshstr(&b, ca->ssh_blob, ca->ssh_blob_len);      /* signature key */
 	if (b.err != 0) {
 		r = WID_E_LIMIT;
 		goto out;

@@ -123,51 +123,6 @@ static const uint8_t di_sha512[] = {
 
 /* ---- SSH wire format (RFC 4251 section 5) on a wid_buf ---- */
 
-static int
-get_sstring(struct wid_buf *b, const uint8_t **ret_p, size_t *ret_n)
-{
-	uint32_t n;
-
-	if (wid_get_u32(b, &n) != 0 || wid_get_ref(b, ret_p, n) != 0)
-		return WID_E_PROTO;
-	*ret_n = n;
-	return 0;
-}
-
-static void
-put_sstring(struct wid_buf *b, const void *p, size_t n)
-{
-	if (n > UINT32_MAX) {
-		b->err = WID_E_PROTO;
-		return;
-	}
-	wid_put_u32(b, (uint32_t)n);
-	wid_put_bytes(b, p, n);
-}
-
-static void
-put_cstring(struct wid_buf *b, const char *s)
-{
-	put_sstring(b, s, strlen(s));
-}
-
-/* An unsigned big-endian number as an mpint: no leading zero bytes, one
- * zero byte when the top bit is set. */
-static void
-put_mpint(struct wid_buf *b, const uint8_t *p, size_t n)
-{
-	while (n > 0 && p[0] == 0) {
-		p++;
-		n--;
-	}
-	if (n > 0 && (p[0] & 0x80) != 0) {
-		wid_put_u32(b, (uint32_t)n + 1);
-		wid_put_u8(b, 0);
-	} else
-		wid_put_u32(b, (uint32_t)n);
-	wid_put_bytes(b, p, n);
-}
-
 /* Frame: u32 length placeholder, patched by reply_finish. */
 static void
 reply_begin(struct wid_buf *out, uint8_t type)
@@ -388,8 +343,8 @@ put_identity(struct wid_buf *out, uint32_t *count, const uint8_t *blob,
 		    comment);
 		return;
 	}
-	put_sstring(out, blob, blob_len);
-	put_cstring(out, comment);
+	wid_put_sshstr(out, blob, blob_len);
+	wid_put_sshcstr(out, comment);
 	(*count)++;
 }
 
@@ -445,7 +400,7 @@ is_cert_blob(const uint8_t *blob, size_t len)
 	size_t n, sl = sizeof(CERT_SUFFIX) - 1;
 
 	wid_buf_reader(&b, blob, len);
-	return get_sstring(&b, &t, &n) == 0 && n > sl &&
+	return wid_get_sshstr(&b, &t, &n) == 0 && n > sl &&
 	    memcmp(t + n - sl, CERT_SUFFIX, sl) == 0;
 }
 
@@ -569,7 +524,7 @@ put_signature(struct wid_buf *out, const char *name, int key_type,
 
 	reply_begin(out, SSH2_AGENT_SIGN_RESPONSE);
 	wid_buf_init(&b, inner, sizeof(inner));
-	put_cstring(&b, name);
+	wid_put_sshcstr(&b, name);
 	if (key_type == WID_KEY_EC_P256 || key_type == WID_KEY_EC_P384) {
 		/* r||s, each half the length: mpint r, mpint s, as a
 		 * string (RFC 5656 section 3.1.2). */
@@ -577,17 +532,17 @@ put_signature(struct wid_buf *out, const char *name, int key_type,
 		struct wid_buf e;
 
 		wid_buf_init(&e, rs, sizeof(rs));
-		put_mpint(&e, sig, len / 2);
-		put_mpint(&e, sig + len / 2, len / 2);
+		wid_put_mpint(&e, sig, len / 2);
+		wid_put_mpint(&e, sig + len / 2, len / 2);
 		if (e.err != 0 || len % 2 != 0)
 			b.err = WID_E_PROTO;
-		put_sstring(&b, rs, e.len);
+		wid_put_sshstr(&b, rs, e.len);
 		OPENSSL_cleanse(rs, sizeof(rs));
 	} else
-		put_sstring(&b, sig, len);
+		wid_put_sshstr(&b, sig, len);
 	if (b.err != 0)
 		out->err = b.err;
-	put_sstring(out, inner, b.len);
+	wid_put_sshstr(out, inner, b.len);
 	reply_finish(out);
 	OPENSSL_cleanse(inner, sizeof(inner));
 }
@@ -607,8 +562,8 @@ op_sign(struct wid_agent *a, const struct wid_caller *who,
 	uint32_t flags;
 	int r;
 
-	if (get_sstring(in, &blob, &blen) != 0 ||
-	    get_sstring(in, &data, &dlen) != 0 ||
+	if (wid_get_sshstr(in, &blob, &blen) != 0 ||
+	    wid_get_sshstr(in, &data, &dlen) != 0 ||
 	    wid_get_u32(in, &flags) != 0 || wid_get_end(in) != 0)
 		return WID_E_PROTO;
 	if (!is_cert_blob(blob, blen)) {
