@@ -7,7 +7,9 @@
 # itself while the key is still alive (a second sshd whose clock runs past
 # the deadline, via faketime); exec hands the certificate to its command.
 . "$(dirname "$0")/lib.sh"
-need ssh ssh-keygen date faketime
+need ssh ssh-keygen date
+LIBFAKETIME=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+[ -f "$LIBFAKETIME" ] || fail "libfaketime not installed ($LIBFAKETIME): scripts/deps.sh installs faketime"
 need_wid
 start_agent
 expect_rc 0 "ca init --ssh" -- wid_tool ca init --ssh
@@ -90,7 +92,10 @@ say "checks: expired certificate refused by sshd itself, key still alive"
 SSH_PORT1=$SSH_PORT
 SSH_PORT=$(free_port)
 : >"$T/sshd-late.log"
-faketime -f '+20m' /usr/sbin/sshd -D -e -f "$T/sshd/sshd_config" \
+# libfaketime preloaded directly, so that $! is sshd itself (the
+# faketime(1) wrapper forks, and stopping it would orphan sshd).
+LD_PRELOAD="$LIBFAKETIME" FAKETIME='+20m' \
+    /usr/sbin/sshd -D -e -f "$T/sshd/sshd_config" \
     -p "$SSH_PORT" >>"$T/sshd-late.log" 2>&1 &
 LATE_PID=$!
 track "$LATE_PID"

@@ -210,32 +210,6 @@ wait_for()
 # A clean client environment: nothing from the caller's session leaks in.
 unset WID_TASK SSH_AUTH_SOCK SSH_AGENT_PID DISPLAY SSH_ASKPASS \
     OPENSSL_CONF PKCS11_MODULE_PATH P11_KIT_DEBUG 2>/dev/null
-# ASan builds (tests/local.mk sets WID_PRELOAD): programs that are not
-# ours (pkcs11-tool, ssh, ssh-agent and its helper, openssl, p11tool, git)
-# dlopen the instrumented module, so the ASan runtime must come first in
-# them; their own leaks are not ours.  Wrappers first in PATH preload it
-# for exactly these programs (and what they start); awk, sed and the like
-# stay uninstrumented, our own programs keep the caller's ASAN_OPTIONS.
-if [ -n "${WID_PRELOAD:-}" ]; then
-	mkdir -p "$T/asan-bin"
-	for _c in pkcs11-tool ssh ssh-add ssh-agent ssh-keygen openssl p11tool \
-	    p11-kit git gnutls-cli certtool; do
-		_r=$(command -v "$_c") || continue
-		cat >"$T/asan-bin/$_c" <<EOF_WRAP
-#!/bin/sh
-case ":\${LD_PRELOAD:-}:" in
-*":$WID_PRELOAD:"*) ;;
-*) LD_PRELOAD="$WID_PRELOAD\${LD_PRELOAD:+:\$LD_PRELOAD}"
-   ASAN_OPTIONS="\${ASAN_OPTIONS:+\$ASAN_OPTIONS:}detect_leaks=0:verify_asan_link_order=0"
-   export LD_PRELOAD ASAN_OPTIONS ;;
-esac
-exec "$_r" "\$@"
-EOF_WRAP
-		chmod 0755 "$T/asan-bin/$_c"
-	done
-	PATH="$T/asan-bin:$PATH"
-	export PATH
-fi
 export HOME="$T/home"
 export XDG_RUNTIME_DIR="$T/xdg"
 mkdir -p "$HOME" "$XDG_RUNTIME_DIR"

@@ -144,6 +144,9 @@ main(int argc, char **argv)
 	int tasks_up = 0, rc = 1, no_config = 0, activated_fd = -1;
 	sigset_t sigs;
 
+	/* The agent holds keys: no engine or provider named by OPENSSL_CONF
+	 * (a caller's environment) is ever loaded into it. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	while ((ch = getopt_long(argc, argv, "s:c:nfhVb:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'b':

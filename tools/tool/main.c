@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "wid/err.h"
 #include "tool.h"
 
@@ -81,6 +83,9 @@ main(int argc, char **argv)
 	size_t i;
 	int c;
 
+	/* wid-tool needs only OpenSSL's built-in algorithms; it does not load
+	 * the engines and providers that OPENSSL_CONF may name for others. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:hV", long_opts, NULL)) != -1) {
 		switch (c) {
