@@ -1,6 +1,8 @@
 #!/bin/sh
-# tests/fuzz/replay.sh: replay every fuzz corpus through its target.
+# tests/fuzz/replay.sh: replay every fuzz corpus (seeds and past crashes)
+# through its target, built without libFuzzer.
 set -eu
 b=${WID_BUILDDIR:?}; s=${WID_SRCDIR:?}
-"$b/tests/fuzz/replay_request" "$s/tests/fuzz/corpus/request"
-"$b/tests/fuzz/replay_reply" "$s/tests/fuzz/corpus/reply"
+for c in request reply agent policy audit attrs duration; do
+	"$b/tests/fuzz/replay_$c" "$s/tests/fuzz/corpus/$c"
+done
