@@ -7,6 +7,18 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/deps.sh"
 
+passed=0
+failed=0
+
+# count BUILDDIR: add the suite's results to the totals.
+count() {
+	p=$(sed -n 's/^# PASS: *//p' "$1/test-suite.log")
+	f=$(sed -n 's/^# FAIL: *//p' "$1/test-suite.log")
+	e=$(sed -n 's/^# ERROR: *//p' "$1/test-suite.log")
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0} + ${e:-0}))
+}
+
 run() {
 	name=$1; shift
 	b="$top/build-$name"
@@ -17,8 +29,11 @@ run() {
 		find "$b" -name '*.log' -path '*tests*' -newer "$b/Makefile" \
 			-exec grep -l -E '^(FAIL|ERROR)' {} + 2>/dev/null |
 			while read -r f; do echo "---- $f"; tail -n 60 "$f"; done
+		count "$b"
+		echo "check: $passed passed, $failed failed"
 		exit 1
 	fi
+	count "$b"
 }
 
 run plain
@@ -40,3 +55,4 @@ else
 	echo "== fuzz: clang not found: skipped (make check replayed the corpora) =="
 fi
 echo "check: all test suites passed (plain, ASan/UBSan, packaging, memcheck, fuzz)"
+echo "check: $passed passed, $failed failed"

@@ -195,6 +195,23 @@ expect_grep "$T/timeline" "task-ended" "timeline: ended"
 [ "$(grep -c 'sign-allowed' "$T/timeline")" -ge 3 ] || fail "timeline: fewer than 3 uses"
 expect_grep "$T/timeline" "sign-denied.*exe=$TOOL_EXE" "timeline: the denied use names pkcs11-tool"
 expect_rc 0 "audit verify accepts the log" -- wid_tool audit verify "$AUDIT"
+# A task's signatures are all recorded before its end (the agent waits
+# for signatures in flight, and records each one inside that window).
+python3 - "$AUDIT" >"$T/order" 2>&1 <<'EOF_PY' ||
+import json, sys
+gone, bad = {}, 0
+for n, line in enumerate(open(sys.argv[1]), 1):
+    e = json.loads(line)
+    t = e.get("task")
+    if e["event"] in ("task-ended", "task-expired", "task-revoked"):
+        gone.setdefault(t, n)
+    elif e["event"] == "sign-allowed" and t in gone:
+        print("line %d: sign-allowed for %s after its end at line %d" % (n, t, gone[t]))
+        bad += 1
+sys.exit(1 if bad else 0)
+EOF_PY
+    { cat "$T/order"; fail "a signature is recorded after its task's end"; }
+pass "no signature is recorded after its task's end"
 N=$(wc -l <"$AUDIT")
 [ "$N" -gt 20 ] || fail "log too short ($N lines)"
 

@@ -151,7 +151,8 @@ sign(struct wid_tasks *t, uint32_t uid, uint64_t serial, uint64_t now,
 
 	req.data = data;
 	req.data_len = sizeof(data);
-	return wid_tasks_sign(t, uid, &req, now, sig, &len, id, reason, rlen);
+	return wid_tasks_sign(t, uid, &req, now, NULL, sig, &len, id, reason,
+	    rlen);
 }
 
 static void

@@ -477,6 +477,26 @@ out:
 
 /* ---- signing ---- */
 
+struct record_ctx {
+	struct wid_agent *a;
+	const struct audit_event *ev;
+};
+
+/* The sign-allowed event, written while the task still holds the
+ * signature in flight (see struct wid_sign_record).  Nothing is signed
+ * unrecorded: on failure the signature never leaves. */
+static int
+record_sign(void *ctx, char *reason, size_t rlen)
+{
+	struct record_ctx *c = ctx;
+
+	if (wid_gov_emit(c->a, c->ev) == 0)
+		return 0;
+	snprintf(reason, rlen, "audit log write failed: signature refused "
+	    "(the agent records every signature before it returns one)");
+	return WID_E_AUDIT;
+}
+
 int
 wid_gov_sign(struct wid_agent *a, const struct wid_caller *who,
              const struct wid_sign_req *req, uint8_t *sig, size_t *ret_len,
@@ -490,6 +510,8 @@ wid_gov_sign(struct wid_agent *a, const struct wid_caller *who,
 	char key[64], mech_hex[16], rule[POLICY_NAME_MAX + 1];
 	char id[WID_TASK_ID_MAX + 1];
 	const char *mech;
+	struct record_ctx rctx;
+	const struct wid_sign_record rec = { record_sign, &rctx };
 	int r, have_task;
 
 	*ret_len = 0;
@@ -530,25 +552,22 @@ wid_gov_sign(struct wid_agent *a, const struct wid_caller *who,
 			goto denied;
 		}
 	}
-	if ((r = wid_tasks_sign(&a->tasks, who->uid, req, wid_now_boot(), sig,
-	    ret_len, id, reason, rlen)) != 0) {
-		rule[0] = '\0';   /* the task's state decided, not a rule */
-		goto denied;
-	}
 	ev.type = AUDIT_SIGN_ALLOWED;
 	ev.decision = "allow";
 	ev.rule = rule[0] != '\0' ? rule : NULL;
-	if (wid_gov_emit(a, &ev) != 0) {
-		/* Nothing is signed unrecorded: the signature never leaves. */
-		OPENSSL_cleanse(sig, *ret_len);
-		*ret_len = 0;
-		snprintf(reason, rlen, "audit log write failed: signature "
-		    "refused (the agent records every signature before it "
-		    "returns one)");
-		r = WID_E_AUDIT;
-		wid_error("sign refused: task=%s uid=%u pid=%u: audit log "
-		    "write failed", have_task ? task.id : "-", who->uid,
-		    who->pid);
+	rctx.a = a;
+	rctx.ev = &ev;
+	if ((r = wid_tasks_sign(&a->tasks, who->uid, req, wid_now_boot(),
+	    &rec, sig, ret_len, id, reason, rlen)) != 0) {
+		if (r == WID_E_AUDIT) {
+			wid_error("sign refused: task=%s uid=%u pid=%u: audit "
+			    "log write failed", have_task ? task.id : "-",
+			    who->uid, who->pid);
+			goto out;   /* nothing more can be recorded */
+		}
+		ev.type = AUDIT_SIGN_DENIED;
+		rule[0] = '\0';   /* the task's state decided, not a rule */
+		goto denied;
 	}
 	goto out;
 

@@ -93,7 +93,7 @@ wid_sign_for(struct wid_agent *a, const struct wid_caller *who,
 		r = wid_gov_sign(a, who, req, sig, ret_len, reason, rlen);
 	else
 		r = wid_tasks_sign(&a->tasks, who->uid, req, wid_now_boot(),
-		    sig, ret_len, id, reason, rlen);
+		    NULL, sig, ret_len, id, reason, rlen);
 	if (r != 0)
 		log_denied_sign(who, req, id, r, reason);
 	return r;

@@ -603,6 +603,7 @@ wid_tasks_expire(struct wid_tasks *t, uint64_t now_boot)
 int
 wid_tasks_sign(struct wid_tasks *t, uint32_t uid,
                const struct wid_sign_req *req, uint64_t now_boot,
+               const struct wid_sign_record *rec,
                uint8_t *sig, size_t *ret_len,
                char ret_id[WID_TASK_ID_MAX + 1], char *reason, size_t rlen)
 {
@@ -645,6 +646,10 @@ wid_tasks_sign(struct wid_tasks *t, uint32_t uid,
 		    "deadline" : r == WID_E_ENDED ? "the TPM refused the key: "
 		    "revoked" : "signing failed",
 		    wid_key_type_name(a->pub.key_type));
+		*ret_len = 0;
+	} else if (rec != NULL &&
+	    (r = rec->fn(rec->ctx, reason, rlen)) != 0) {
+		OPENSSL_cleanse(sig, *ret_len);
 		*ret_len = 0;
 	} else
 		atomic_fetch_add(&a->signs, 1);

@@ -87,11 +87,23 @@ int wid_tasks_end_serial(struct wid_tasks *t, uint64_t serial, int state,
  * how many expired. */
 size_t wid_tasks_expire(struct wid_tasks *t, uint64_t now_boot);
 
+/* Called after a signature is made and before the task's reference is
+ * dropped, so that ending the task (which waits for signatures in flight)
+ * cannot be recorded before it: the audit log sees every signature before
+ * its task's end.  Non-zero (an enum wid_err, reason written) withdraws
+ * the signature. */
+struct wid_sign_record {
+	int (*fn)(void *ctx, char *reason, size_t rlen);
+	void *ctx;
+};
+
 /* Signs with the key of task `req->serial` if visible to uid, active and
- * not past its deadline.  On failure reason says why (for the reply) and
- * ret_id the task id when one was found (for the log). */
+ * not past its deadline; then calls rec (may be NULL).  On failure reason
+ * says why (for the reply) and ret_id the task id when one was found (for
+ * the log). */
 int wid_tasks_sign(struct wid_tasks *t, uint32_t uid,
                    const struct wid_sign_req *req, uint64_t now_boot,
+                   const struct wid_sign_record *rec,
                    uint8_t *sig, size_t *ret_len,
                    char ret_id[WID_TASK_ID_MAX + 1], char *reason,
                    size_t rlen);
