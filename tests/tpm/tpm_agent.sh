@@ -172,4 +172,23 @@ kill -0 "$AGENT_PID" 2>/dev/null || fail "wid-agent died"
 stop_agent
 expect_no_grep "$T/agent.log" "could not revoke" "every key revoked at shutdown"
 
+say "checks: the storage key's Name, pinned in the config"
+SRK_NAME=$(sed -n 's/.*TPM storage key 0x81000001, Name \([0-9a-f]*\) (not pinned.*/\1/p' \
+    "$T/agent.log" | head -n 1)
+[ -n "$SRK_NAME" ] || fail "the agent did not log the storage key's Name"
+pass "the agent logs the storage key's Name ($SRK_NAME)"
+WRONG=$(printf '%s' "$SRK_NAME" | sed 's/.$/0/')
+[ "$WRONG" != "$SRK_NAME" ] || WRONG=$(printf '%s' "$SRK_NAME" | sed 's/.$/1/')
+printf 'tpm_srk_name: %s\n' "$WRONG" >"$T/pin-wrong.yaml"
+expect_rc 1 "an agent whose config pins another Name refuses to start" -- \
+    "$WID_AGENT_BIN" --foreground --backend tpm --ssh-agent-socket none \
+    --config "$T/pin-wrong.yaml" --socket "$T/run/pin.sock"
+expect_grep "$T/err" "tpm_srk_name pins $WRONG" "it says which Name it found and which is pinned"
+printf 'tpm_srk_name: %s\n' "$SRK_NAME" >"$T/agent.yaml"
+: >"$T/agent.log"
+start_agent --backend tpm --ssh-agent-socket none
+expect_grep "$T/agent.log" "Name $SRK_NAME (pinned)" "with the right Name pinned it starts"
+task_start "$EC-pinned" ec-p256
+stop_agent
+
 done_ok

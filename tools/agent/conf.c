@@ -195,7 +195,7 @@ parse_root(struct parse *p, yaml_node_t *root, struct wid_config *c)
 	for (pair = root->data.mapping.pairs.start;
 	    pair < root->data.mapping.pairs.top; pair++) {
 		static const char *const keys[] = { "socket", "backend",
-		    "tpm_tcti", "default_ttl", "max_ttl", "key_types",
+		    "tpm_tcti", "tpm_srk_name", "default_ttl", "max_ttl", "key_types",
 		    "allow_uids", "ssh_agent_socket", "audit", "audit_sync",
 		    "audit_checkpoint_every", "audit_key", "syslog",
 		    "policy" };
@@ -296,6 +296,23 @@ parse_root(struct parse *p, yaml_node_t *root, struct wid_config *c)
 			free(c->tpm_tcti);
 			if ((c->tpm_tcti = strdup(tcti)) == NULL)
 				return fail(p, v, "out of memory");
+		} else if (strcmp(name, "tpm_srk_name") == 0) {
+			char hex[sizeof(c->tpm_srk_name)];
+			size_t hi, n;
+
+			if ((r = get_string(p, name, v, hex,
+			    sizeof(hex))) != 0)
+				return r;
+			n = strlen(hex);
+			for (hi = 0; hi < n; hi++)
+				if (!((hex[hi] >= '0' && hex[hi] <= '9') ||
+				    (hex[hi] >= 'a' && hex[hi] <= 'f')))
+					break;
+			if (n < 4 || n % 2 != 0 || hi != n)
+				return fail(p, v, "tpm_srk_name: expected the "
+				    "storage key's Name in lowercase hex (the "
+				    "agent logs it at start)");
+			memcpy(c->tpm_srk_name, hex, n + 1);
 		} else if (strcmp(name, "default_ttl") == 0) {
 			if ((r = get_duration(p, name, v,
 			    &c->default_ttl)) != 0)

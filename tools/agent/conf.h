@@ -17,6 +17,7 @@ struct wid_config {
 	char ssh_agent_socket[WID_PATH_MAX]; /* "" default, "none" off */
 	char backend[16];            /* "soft", "tpm" */
 	char *tpm_tcti;              /* NULL when not set */
+	char tpm_srk_name[2 * 66 + 1]; /* pinned storage key Name (hex), or "" */
 	uint32_t default_ttl;        /* seconds */
 	uint32_t max_ttl;            /* seconds */
 	uint32_t key_types;          /* bit (1 << enum wid_key_type) per allowed type */

@@ -22,6 +22,9 @@
 #include "log.h"
 #include "server.h"
 #include "sshagent.h"
+#ifdef WID_HAVE_TPM
+#include "tpm.h"
+#endif
 
 #define WID_DEFAULT_CONFIG WID_SYSCONFDIR "/wid/wid.conf"
 
@@ -298,6 +301,28 @@ main(int argc, char **argv)
 		wid_error("cannot open the %s backend", agent.ops->name);
 		goto out;
 	}
+#ifdef WID_HAVE_TPM
+	if (agent.backend_id == WID_BACKEND_TPM) {
+		char name[sizeof(agent.conf.tpm_srk_name)];
+
+		if (wid_tpm_srk_name(agent.bstate, name, sizeof(name)) != 0) {
+			wid_error("cannot read the TPM storage key's Name");
+			goto out;
+		}
+		if (agent.conf.tpm_srk_name[0] != '\0' &&
+		    strcmp(name, agent.conf.tpm_srk_name) != 0) {
+			wid_error("the TPM storage key 0x%x has Name %s, but "
+			    "tpm_srk_name pins %s: refusing to create keys "
+			    "under another key (another TPM, or the key was "
+			    "replaced)", WID_TPM_SRK_HANDLE, name,
+			    agent.conf.tpm_srk_name);
+			goto out;
+		}
+		wid_info("TPM storage key 0x%x, Name %s%s", WID_TPM_SRK_HANDLE,
+		    name, agent.conf.tpm_srk_name[0] != '\0' ? " (pinned)" :
+		    " (not pinned: set tpm_srk_name to pin it)");
+	}
+#endif
 	if (wid_tasks_init(&agent.tasks, agent.ops, agent.bstate,
 	    agent.backend_id) != 0) {
 		wid_error("cannot set up the task table");

@@ -190,6 +190,36 @@ clock_inlock(struct tpm_state *st, uint64_t *ret_clock, uint32_t *ret_reset)
 	return WID_OK;
 }
 
+int
+wid_tpm_srk_name(void *state, char *out, size_t size)
+{
+	struct tpm_state *st = state;
+	TPM2B_NAME *name = NULL;
+	TSS2_RC rc;
+	size_t i;
+	int r = WID_E_CRYPTO;
+
+	if (size > 0)
+		out[0] = '\0';
+	pthread_mutex_lock(&st->lock);
+	rc = Esys_TR_GetName(st->esys, st->srk, &name);
+	pthread_mutex_unlock(&st->lock);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_log_rc("TR_GetName(SRK)", rc);
+		goto out;
+	}
+	if (size < 2u * name->size + 1) {
+		r = WID_E_LIMIT;
+		goto out;
+	}
+	for (i = 0; i < name->size; i++)
+		snprintf(out + 2 * i, 3, "%02x", name->name[i]);
+	r = WID_OK;
+out:
+	Esys_Free(name);
+	return r;
+}
+
 /* Use the storage key at WID_TPM_SRK_HANDLE, creating it if missing. */
 static int
 srk_inlock(struct tpm_state *st)

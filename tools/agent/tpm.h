@@ -13,6 +13,10 @@
 #define WID_TPM_NV_BITS     0x01357102u /* revocation bitmap (ordinary, 512 B) */
 #define WID_TPM_NV_META     0x01357101u /* epoch and deadline horizon */
 
+/* The Name of the storage key in use (nameAlg || digest of its public
+ * area), as lowercase hex: what `tpm_srk_name` in the config pins. */
+int wid_tpm_srk_name(void *state, char *out, size_t size);
+
 /* Test only: sets the key's revocation bit in the TPM as destroy() does,
  * but keeps the key, so that a later sign() shows what the TPM says. */
 int wid_tpm_revoke(void *state, void *key);
