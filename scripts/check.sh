@@ -1,6 +1,7 @@
 #!/bin/sh
 # scripts/check.sh: install dependencies, build, and run the whole test
-# suite twice: plain, then under AddressSanitizer + UBSan; valgrind
+# suite three times: plain, under AddressSanitizer + UBSan, and built
+# without the TPM backend; valgrind
 # memcheck (plain build); each fuzz target for 60 s.  This is what CI
 # runs (.ci/run).
 set -eu
@@ -42,6 +43,9 @@ make -C "$top/build-plain" memcheck
 ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	run asan --enable-sanitizers
+# The TPM backend is optional: without it everything else builds and
+# passes.
+run notpm --with-tpm=no
 echo "== packaging (Debian packages built, linted, installed, used) =="
 WID_BUILDDIR="$top/build-plain" WID_SRCDIR="$top" \
 	sh "$top/tests/ops/packaging.sh"
@@ -54,5 +58,5 @@ if command -v "${CLANG:-clang}" >/dev/null 2>&1; then
 else
 	echo "== fuzz: clang not found: skipped (make check replayed the corpora) =="
 fi
-echo "check: all test suites passed (plain, ASan/UBSan, packaging, memcheck, fuzz)"
+echo "check: all test suites passed (plain, ASan/UBSan, no TPM, packaging, memcheck, fuzz)"
 echo "check: $passed passed, $failed failed"
