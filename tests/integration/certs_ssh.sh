@@ -160,4 +160,16 @@ say "checks: the agent refuses what it cannot certify"
 expect_error "--ssh-cert with an invalid principal" -- \
     wid_tool task start --ttl 1m --ssh-cert --principal "a b"
 expect_error "cert of a task without certificate" -- wid_tool cert c1 --pem
+
+say "checks: every certificate issued is an audit event"
+stop_agent
+start_agent --audit "$T/audit.log"
+expect_rc 0 "ca init --ssh --x509 (new agent, new CA)" -- wid_tool ca init --ssh --x509
+task_start c-aud ec-p256 5m --ssh-cert --principal "$SSH_USER" --x509
+stop_agent
+expect_grep "$T/audit.log" '"event":"cert-issued","task":"c-aud".*"mech":"openssh"' \
+    "the OpenSSH certificate is in the audit log"
+expect_grep "$T/audit.log" '"event":"cert-issued","task":"c-aud".*"mech":"x509"' \
+    "the X.509 certificate is in the audit log"
+expect_rc 0 "the audit log verifies" -- wid_tool audit verify "$T/audit.log"
 done_ok

@@ -70,6 +70,7 @@ static const char *const event_names[AUDIT__MAX] = {
 	[AUDIT_SIGN_ALLOWED] = "sign-allowed",
 	[AUDIT_SIGN_DENIED] = "sign-denied",
 	[AUDIT_CHECKPOINT] = "checkpoint",
+	[AUDIT_CERT_ISSUED] = "cert-issued",
 };
 
 const char *

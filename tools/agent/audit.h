@@ -95,6 +95,7 @@ enum audit_event_type {
 	AUDIT_SIGN_ALLOWED,
 	AUDIT_SIGN_DENIED,
 	AUDIT_CHECKPOINT,
+	AUDIT_CERT_ISSUED,      /* the agent's CA certified a task key */
 	AUDIT__MAX
 };
 

@@ -13,6 +13,7 @@
 
 #include "wid/err.h"
 #include "ca.h"
+#include "gov.h"
 #include "handlers.h"
 #include "log.h"
 
@@ -47,18 +48,22 @@ wid_cert_fini(struct wid_agent *a)
 	pthread_mutex_unlock(&ca_lock);
 }
 
-static void
-log_issued(const char *kind, const struct wid_task *t, const char *principals,
-           const struct wid_caller *who)
+/* Logs and audits a certificate; non-zero when the audit log cannot
+ * record it (then it is not handed out). */
+static int
+record_issued(struct wid_agent *a, const char *kind, const struct wid_task *t,
+              const char *principals, const struct wid_caller *who)
 {
-	char from[32], to[32];
+	char from[32], to[32], detail[WID_PRINCIPALS_MAX + 96];
 
 	wid_fmt_time(t->created, from);
 	wid_fmt_time(t->expires, to);
-	wid_info("certificate issued: kind=%s task=%s serial=%llu "
-	    "valid=%s..%s principals=%s requester_uid=%u pid=%u", kind,
-	    t->id, (unsigned long long)t->serial, from, to,
-	    principals != NULL ? principals : "-", t->requester_uid, who->pid);
+	snprintf(detail, sizeof(detail), "valid %s..%s principals %s", from,
+	    to, principals != NULL ? principals : "-");
+	wid_info("certificate issued: kind=%s task=%s serial=%llu %s "
+	    "requester_uid=%u pid=%u", kind, t->id,
+	    (unsigned long long)t->serial, detail, t->requester_uid, who->pid);
+	return wid_gov_cert_issued(a, who, t, kind, detail);
 }
 
 int
@@ -103,14 +108,18 @@ wid_cert_issue(struct wid_agent *a, const struct wid_caller *who,
 		    "was stored", task->id);
 		goto out;
 	}
-	if (line != NULL) {
+	if ((line != NULL && (r = record_issued(a, "openssh", task,
+	    req->principals, who)) != 0) ||
+	    (der != NULL && (r = record_issued(a, "x509", task, NULL,
+	    who)) != 0)) {
+		snprintf(reason, rlen, "audit log write failed: certificate "
+		    "refused");
+		goto out;
+	}
+	if (line != NULL)
 		task->flags |= WID_TASK_HAS_SSH_CERT;
-		log_issued("openssh", task, req->principals, who);
-	}
-	if (der != NULL) {
+	if (der != NULL)
 		task->flags |= WID_TASK_HAS_X509;
-		log_issued("x509", task, NULL, who);
-	}
 	r = 0;
 out:
 	if (r != 0) {

@@ -477,6 +477,24 @@ out:
 
 /* ---- signing ---- */
 
+int
+wid_gov_cert_issued(struct wid_agent *a, const struct wid_caller *who,
+                    const struct wid_task *t, const char *kind,
+                    const char *detail)
+{
+	struct audit_event ev = AUDIT_EVENT_INIT(AUDIT_CERT_ISSUED);
+	char user[64], key[64];
+
+	if (!wid_gov_active(a))
+		return 0;
+	ev_caller(&ev, who);
+	ev_task(&ev, t, user, sizeof(user), key, sizeof(key));
+	ev.mech = kind;
+	ev.decision = "allow";
+	ev.reason = detail;
+	return wid_gov_emit(a, &ev) == 0 ? 0 : WID_E_AUDIT;
+}
+
 struct record_ctx {
 	struct wid_agent *a;
 	const struct audit_event *ev;

@@ -71,6 +71,12 @@ int wid_gov_start(struct wid_agent *a, struct wid_start_req *req,
                   const struct wid_caller *who, int bind_pidfd,
                   struct wid_task *ret_task, char *reason, size_t rlen);
 /* SIGN under governance: policy (use), sign-allowed/denied events. */
+/* Records a certificate issued for task t (kind "openssh" or "x509";
+ * detail: validity and principals).  Non-zero when it cannot be recorded:
+ * then the certificate must not be handed out. */
+int wid_gov_cert_issued(struct wid_agent *a, const struct wid_caller *who,
+                        const struct wid_task *t, const char *kind,
+                        const char *detail);
 int wid_gov_sign(struct wid_agent *a, const struct wid_caller *who,
                  const struct wid_sign_req *req, uint8_t *sig,
                  size_t *ret_len, char *reason, size_t rlen);
