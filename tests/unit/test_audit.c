@@ -297,8 +297,8 @@ test_all_events_verify(void **state)
 	read_lines(logpath, &l);
 	assert_int_equal(res.lines, l.n);
 	assert_int_equal(res.last_seq, l.n);
-	/* start, cp, 4 ev, cp, 4 ev, cp, 2 ev, stop, final cp */
-	assert_int_equal(l.n, 16);
+	/* start, cp, 4 ev, cp, 4 ev, cp, 3 ev, stop, final cp */
+	assert_int_equal(l.n, 17);
 	assert_int_equal(res.checkpoints, 4);
 	for (t = 0; t < AUDIT__MAX; t++)
 		find_event(&l, audit_event_name(t), 1);
@@ -463,7 +463,7 @@ test_truncate_mid_line(void **state)
 	char *all = slurp((write_log(NULL, 0), logpath), &len);
 
 	assert_int_equal(truncate(logpath, (off_t)len - 10), 0);
-	verify_bad(16, "truncated");
+	verify_bad(17, "truncated");
 	free(all);
 }
 
@@ -565,7 +565,7 @@ test_restart_continues(void **state)
 
 	write_log(NULL, 0);
 	log = open_log(100, NULL, 0);
-	assert_int_equal(audit_seq(log), 18);  /* 16 + start + checkpoint */
+	assert_int_equal(audit_seq(log), 19);  /* 17 + start + checkpoint */
 	emit_all(log, "t2");
 	assert_int_equal(audit_close(log, NULL), WID_OK);
 	verify_ok(NULL, &res);
@@ -596,12 +596,12 @@ test_restart_after_crash(void **state)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	verify_ok(NULL, &res);
-	assert_int_equal(res.unsigned_tail, 10);
+	assert_int_equal(res.unsigned_tail, 11);
 	log = open_log(100, NULL, 0);
 	assert_int_equal(audit_close(log, NULL), WID_OK);
 	verify_ok(NULL, &res);
 	assert_int_equal(res.unclean, 1);
-	assert_non_null(strstr(res.warning, "line 13: agent restarted without"));
+	assert_non_null(strstr(res.warning, "line 14: agent restarted without"));
 }
 
 static void
@@ -618,18 +618,18 @@ test_restart_refuses_bad_tail(void **state)
 	all = slurp(logpath, &len);
 	/* partial last line */
 	fd = open(logpath, O_WRONLY | O_APPEND);
-	assert_int_equal(write(fd, "{\"seq\":18,", 10), 10);
+	assert_int_equal(write(fd, "{\"seq\":19,", 10), 10);
 	close(fd);
 	assert_int_equal(audit_open(&cfg, NULL, &log, err, sizeof(err)), WID_E_AUDIT);
 	assert_null(log);
-	assert_non_null(strstr(err, "audit.log:17: last line is incomplete"));
+	assert_non_null(strstr(err, "audit.log:18: last line is incomplete"));
 	/* edited last line */
 	all[len - 5] = all[len - 5] == 'a' ? 'b' : 'a';
 	fd = open(logpath, O_WRONLY | O_TRUNC);
 	assert_int_equal(write(fd, all, len), (ssize_t)len);
 	close(fd);
 	assert_int_equal(audit_open(&cfg, NULL, &log, err, sizeof(err)), WID_E_AUDIT);
-	assert_non_null(strstr(err, "audit.log:16: last line is bad"));
+	assert_non_null(strstr(err, "audit.log:17: last line is bad"));
 	free(all);
 }
 
