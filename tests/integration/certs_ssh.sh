@@ -166,6 +166,15 @@ stop_agent
 start_agent --audit "$T/audit.log"
 expect_rc 0 "ca init --ssh --x509 (new agent, new CA)" -- wid_tool ca init --ssh --x509
 task_start c-aud ec-p256 5m --ssh-cert --principal "$SSH_USER" --x509
+# The same certificate through the agent's ssh-agent socket: sshd trusts
+# the new CA, and nothing but the agent offers a key.
+wid_tool ca pubkey --ssh >>"$T/ca.pub" || fail "ca pubkey --ssh"
+expect_rc 0 "ssh through SSH_AUTH_SOCK with the task's certificate" -- \
+    ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no \
+    -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 -o LogLevel=ERROR \
+    -o IdentityAgent="$T/run/ssh-agent.sock" -p "$SSH_PORT" \
+    "$SSH_USER@127.0.0.1" "echo logged-in-as-\$(id -un)"
+expect_grep "$T/sshd.log" "ECDSA-CERT.*ID c-aud" "sshd accepted the c-aud certificate"
 stop_agent
 expect_grep "$T/audit.log" '"event":"cert-issued","task":"c-aud".*"mech":"openssh"' \
     "the OpenSSH certificate is in the audit log"
