@@ -1,8 +1,8 @@
 #!/bin/sh
 # scripts/check.sh: install dependencies, build, and run the whole test
 # suite three times: plain, under AddressSanitizer + UBSan, and built
-# without the TPM backend; valgrind
-# memcheck (plain build); each fuzz target for 60 s.  This is what CI
+# without the TPM backend; valgrind memcheck (plain build); the Debian
+# packages; make distcheck; each fuzz target for 60 s.  This is what CI
 # runs (.ci/run).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,6 +49,8 @@ run notpm --with-tpm=no
 echo "== packaging (Debian packages built, linted, installed, used) =="
 WID_BUILDDIR="$top/build-plain" WID_SRCDIR="$top" \
 	sh "$top/tests/ops/packaging.sh"
+echo "== make distcheck (the tarball builds, installs and passes make check) =="
+make -C "$top/build-plain" distcheck
 # Each fuzz target for 60 s (7 targets: about 8 minutes); a crash fails
 # CI and leaves its input in build-plain/tests/fuzz/work/ (add it to
 # tests/fuzz/corpus/ once fixed).
@@ -58,5 +60,5 @@ if command -v "${CLANG:-clang}" >/dev/null 2>&1; then
 else
 	echo "== fuzz: clang not found: skipped (make check replayed the corpora) =="
 fi
-echo "check: all test suites passed (plain, ASan/UBSan, no TPM, packaging, memcheck, fuzz)"
+echo "check: all test suites passed (plain, ASan/UBSan, no TPM, memcheck, packaging, distcheck, fuzz)"
 echo "check: $passed passed, $failed failed"
