@@ -9,8 +9,6 @@
 # p11tool lists the CKO_CERTIFICATE object and signs with its key.
 . "$(dirname "$0")/lib.sh"
 need openssl p11tool gnutls-cli curl unshare
-ENGINE_SO=$(find /usr/lib /usr/local/lib -path '*engines-3/pkcs11.so' 2>/dev/null | head -n 1)
-[ -n "$ENGINE_SO" ] || skip "libengine-pkcs11-openssl (engines-3/pkcs11.so) not installed"
 need_root
 need_wid
 start_agent
@@ -93,18 +91,7 @@ start_tls()
 	fail "s_server did not start"
 }
 
-cat >"$T/openssl.cnf" <<EOF
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-pkcs11 = pkcs11_section
-[pkcs11_section]
-engine_id = pkcs11
-dynamic_path = $ENGINE_SO
-MODULE_PATH = $WID_MODULE
-init = 0
-EOF
+engine_conf "$T/openssl.cnf"
 KEY="pkcs11:token=wid;object=$ID;type=private"
 
 # s_client_wid PORT: TLS 1.3 handshake + one HTTP request with the wid key.

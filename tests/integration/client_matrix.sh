@@ -124,19 +124,7 @@ cell_openssl_engine()
 }
 
 # ---- set-up the clients need ----
-ENGINE_SO=$(find /usr/lib /usr/local/lib -path '*engines-3/pkcs11.so' 2>/dev/null | head -n 1)
-cat >"$T/openssl.cnf" <<EOF
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-pkcs11 = pkcs11_section
-[pkcs11_section]
-engine_id = pkcs11
-dynamic_path = $ENGINE_SO
-MODULE_PATH = $WID_MODULE
-init = 0
-EOF
+engine_conf "$T/openssl.cnf"
 PROXY=$(pkg-config --variable=proxy_module p11-kit-1 2>/dev/null)
 [ -n "$PROXY" ] && [ -f "$PROXY" ] ||
     PROXY=$(find /usr/lib /usr/lib64 -name p11-kit-proxy.so 2>/dev/null | head -n 1)
@@ -189,9 +177,6 @@ for c in $CLIENTS; do
 		if why=$(limit "$c" "$kt"); then
 			cell="SKIP"
 			echo "  $c x $kt: SKIP: $why" >>"$T/reasons"
-		elif [ "$c" = openssl-engine ] && [ -z "$ENGINE_SO" ]; then
-			cell="FAIL"
-			echo "  $c x $kt: FAIL: engines-3/pkcs11.so not installed" >>"$T/reasons"
 		elif [ "$c" = p11kit-proxy ] && [ -z "$PROXY" ]; then
 			cell="FAIL"
 			echo "  $c x $kt: FAIL: p11-kit-proxy.so not installed" >>"$T/reasons"

@@ -220,6 +220,29 @@ export WID_AGENT_SOCK="$WID_SOCK"
 
 wid_tool() { "$WID_TOOL_BIN" "$@"; }
 
+# engine_conf FILE: an OpenSSL config that loads libengine-pkcs11-openssl
+# with the module under test (sets ENGINE_SO).  Callers append their own
+# sections.  scripts/deps.sh installs the engine: missing is a failure.
+engine_conf()
+{
+	ENGINE_SO=$(find /usr/lib /usr/local/lib -path '*engines-3/pkcs11.so' \
+	    2>/dev/null | head -n 1)
+	[ -n "$ENGINE_SO" ] ||
+	    fail "libengine-pkcs11-openssl (engines-3/pkcs11.so) is not installed"
+	cat >"$1" <<EOF_CNF
+openssl_conf = openssl_init
+[openssl_init]
+engines = engine_section
+[engine_section]
+pkcs11 = pkcs11_section
+[pkcs11_section]
+engine_id = pkcs11
+dynamic_path = $ENGINE_SO
+MODULE_PATH = $WID_MODULE
+init = 0
+EOF_CNF
+}
+
 # start_agent [EXTRA ARGS...]: start wid-agent in the foreground on
 # $WID_SOCK and wait until it says it is ready (--ready-fd).  Sets
 # AGENT_PID.  Config: $T/agent.yaml when a test wrote one.

@@ -7,22 +7,11 @@
 # not break the engine on token `wid`.
 . "$(dirname "$0")/lib.sh"
 need openssl
-ENGINE_SO=$(find /usr/lib /usr/local/lib -path '*engines-3/pkcs11.so' 2>/dev/null | head -n 1)
-[ -n "$ENGINE_SO" ] || skip "libengine-pkcs11-openssl (engines-3/pkcs11.so) not installed"
 need_wid
 start_agent
 
-cat >"$T/openssl.cnf" <<EOF
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-pkcs11 = pkcs11_section
-[pkcs11_section]
-engine_id = pkcs11
-dynamic_path = $ENGINE_SO
-MODULE_PATH = $WID_MODULE
-init = 0
+engine_conf "$T/openssl.cnf"
+cat >>"$T/openssl.cnf" <<EOF
 [req]
 distinguished_name = req_dn
 prompt = no

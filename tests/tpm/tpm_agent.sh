@@ -58,20 +58,7 @@ p11_verify "$EC" ECDSA-SHA256 "$T/keys/$EC.pem"
 p11_verify "$RSA" SHA256-RSA-PKCS "$T/keys/$RSA.pem"
 
 say "checks: openssl through the pkcs11 engine"
-ENGINE_SO=$(find /usr/lib /usr/local/lib -path '*engines-3/pkcs11.so' 2>/dev/null | head -n 1)
-[ -n "$ENGINE_SO" ] || fail "libengine-pkcs11-openssl is not installed"
-cat >"$T/openssl.cnf" <<EOF
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-pkcs11 = pkcs11_section
-[pkcs11_section]
-engine_id = pkcs11
-dynamic_path = $ENGINE_SO
-MODULE_PATH = $WID_MODULE
-init = 0
-EOF
+engine_conf "$T/openssl.cnf"
 for id in "$EC" "$RSA"; do
 	rm -f "$T/esig"
 	expect_rc 0 "openssl dgst -sign (engine) with $id" -- \

@@ -26,8 +26,8 @@
 
 /* ---- small helpers ---- */
 
-static void
-user_name(uint32_t uid, char *out, size_t n)
+void
+wid_gov_user_name(uint32_t uid, char *out, size_t n)
 {
 	struct passwd pw, *res = NULL;
 	char buf[1024];
@@ -74,7 +74,7 @@ ev_task(struct audit_event *ev, const struct wid_task *t, char *user,
 	ev->task = t->id;
 	ev->requester.uid = t->requester_uid;
 	if (user != NULL) {
-		user_name(t->requester_uid, user, ulen);
+		wid_gov_user_name(t->requester_uid, user, ulen);
 		ev->requester.user = user;
 	}
 	if (t->requested_by[0] != '\0')
@@ -387,7 +387,7 @@ wid_gov_start(struct wid_agent *a, struct wid_start_req *req,
 	memset(&d, 0, sizeof(d));
 	ev_caller(&ev, who);
 	ev.requester.uid = who->uid;
-	user_name(who->uid, user, sizeof(user));
+	wid_gov_user_name(who->uid, user, sizeof(user));
 	ev.requester.user = user;
 	if (req->requested_by[0] != '\0')
 		ev.requester.claimed = req->requested_by;

@@ -71,6 +71,9 @@ int wid_gov_start(struct wid_agent *a, struct wid_start_req *req,
                   const struct wid_caller *who, int bind_pidfd,
                   struct wid_task *ret_task, char *reason, size_t rlen);
 /* SIGN under governance: policy (use), sign-allowed/denied events. */
+/* A uid's user name, or the number when it has none. */
+void wid_gov_user_name(uint32_t uid, char *out, size_t n);
+
 /* Records a certificate issued for task t (kind "openssh" or "x509";
  * detail: validity and principals).  Non-zero when it cannot be recorded:
  * then the certificate must not be handed out. */

@@ -15,19 +15,6 @@
 #include "handlers.h"
 #include "log.h"
 
-static void
-name_of(uint32_t uid, char *out, size_t n)
-{
-	struct passwd pw, *res = NULL;
-	char buf[1024];
-
-	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 &&
-	    res != NULL)
-		snprintf(out, n, "%s", pw.pw_name);
-	else
-		snprintf(out, n, "%u", uid);
-}
-
 /* Groups of a uid from the group database (the requester of a pending
  * task is usually not the caller). */
 static size_t
@@ -99,8 +86,8 @@ op_decide(struct wid_agent *a, const struct wid_caller *who, uint8_t op,
 			goto out;
 		}
 	}
-	name_of(who->uid, approver, sizeof(approver));
-	name_of(task.requester_uid, requester, sizeof(requester));
+	wid_gov_user_name(who->uid, approver, sizeof(approver));
+	wid_gov_user_name(task.requester_uid, requester, sizeof(requester));
 	ev.task = task.id;
 	ev.requester.uid = task.requester_uid;
 	ev.requester.user = requester;
