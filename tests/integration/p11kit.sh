@@ -19,7 +19,7 @@ pass "conf/wid.module names wid-pkcs11.so"
 PROXY=$(pkg-config --variable=proxy_module p11-kit-1 2>/dev/null)
 [ -n "$PROXY" ] && [ -f "$PROXY" ] ||
     PROXY=$(find /usr/lib /usr/lib64 -name p11-kit-proxy.so 2>/dev/null | head -n 1)
-[ -n "$PROXY" ] || skip "p11-kit-proxy.so not installed"
+[ -n "$PROXY" ] || fail "p11-kit-proxy.so not installed (package p11-kit, scripts/deps.sh)"
 
 # The shipped file, with the module named by its build path instead of the
 # install path; every other line as shipped.

@@ -16,7 +16,7 @@
 # /usr/lib (the installed one is).
 . "$(dirname "$0")/../integration/lib.sh"
 need python3 git ssh ssh-agent ssh-add ssh-keygen date
-python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml is not installed"
+python3 -c 'import yaml' 2>/dev/null || fail "python3-yaml is not installed (scripts/deps.sh installs it)"
 need_root
 need_wid
 DOC="$WID_SRCDIR/docs/ci.md"
