@@ -264,6 +264,31 @@ wid_put_mpint(struct wid_buf *b, const uint8_t *p, size_t n)
 		wid_put_sshstr(b, p, n);
 }
 
+void
+wid_put_sshsig(struct wid_buf *b, const char *name, int ecdsa,
+               const uint8_t *sig, size_t len)
+{
+	uint8_t rs[2 * (4 + 1 + 66)];      /* up to P-521 */
+	struct wid_buf e;
+
+	wid_put_sshcstr(b, name);
+	if (!ecdsa) {
+		wid_put_sshstr(b, sig, len);
+		return;
+	}
+	wid_buf_init(&e, rs, sizeof(rs));
+	if (len % 2 != 0 || len / 2 > 66)
+		e.err = WID_E_PROTO;
+	else {
+		wid_put_mpint(&e, sig, len / 2);
+		wid_put_mpint(&e, sig + len / 2, len / 2);
+	}
+	if (e.err != 0)
+		b->err = e.err;
+	else
+		wid_put_sshstr(b, rs, e.len);
+}
+
 int
 wid_get_sshstr(struct wid_buf *b, const uint8_t **ret_p, size_t *ret_n)
 {

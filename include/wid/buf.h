@@ -55,6 +55,11 @@ void wid_put_sshstr(struct wid_buf *b, const void *p, size_t n);
 void wid_put_sshcstr(struct wid_buf *b, const char *s);
 /* p, n: big-endian unsigned bytes (leading zeros are dropped). */
 void wid_put_mpint(struct wid_buf *b, const uint8_t *p, size_t n);
+/* The contents of an SSH signature blob (RFC 4253 section 6.6): string
+ * name, string signature.  ecdsa: sig is r || s (halves of equal length),
+ * written as a string holding mpint r, mpint s (RFC 5656 section 3.1.2). */
+void wid_put_sshsig(struct wid_buf *b, const char *name, int ecdsa,
+                    const uint8_t *sig, size_t len);
 /* References the string in place. */
 int wid_get_sshstr(struct wid_buf *b, const uint8_t **ret_p, size_t *ret_n);
 

@@ -113,6 +113,38 @@ test_ssh_wire(void **state)
 	assert_int_equal(wid_get_sshstr(&b, &p, &n), WID_E_PROTO);
 }
 
+/* The SSH signature blob: name, then the signature; ECDSA r || s as a
+ * string of two minimal mpints. */
+static void
+test_ssh_signature(void **state)
+{
+	const uint8_t rs[] = { 0x00, 0x81, 0x80, 0x7f };   /* r=0x0081 s=0x807f */
+	const uint8_t want_ec[] = {
+		0, 0, 0, 1, 'e',
+		0, 0, 0, 13,                  /* inner string */
+		0, 0, 0, 2, 0x00, 0x81,       /* r: top bit set, one zero */
+		0, 0, 0, 3, 0x00, 0x80, 0x7f, /* s */
+	};
+	const uint8_t want_ed[] = {
+		0, 0, 0, 1, 'd', 0, 0, 0, 4, 0x00, 0x81, 0x80, 0x7f,
+	};
+	struct wid_buf b;
+
+	(void)state;
+	wid_buf_init(&b, mem, sizeof(mem));
+	wid_put_sshsig(&b, "e", 1, rs, sizeof(rs));
+	assert_int_equal(b.err, 0);
+	assert_int_equal(b.len, sizeof(want_ec));
+	assert_memory_equal(mem, want_ec, sizeof(want_ec));
+	wid_buf_reset(&b);
+	wid_put_sshsig(&b, "d", 0, rs, sizeof(rs));   /* EdDSA: as is */
+	assert_int_equal(b.len, sizeof(want_ed));
+	assert_memory_equal(mem, want_ed, sizeof(want_ed));
+	wid_buf_reset(&b);
+	wid_put_sshsig(&b, "e", 1, rs, 3);            /* odd: not r || s */
+	assert_int_equal(b.err, WID_E_PROTO);
+}
+
 static void
 test_str_rejects_nul_and_long(void **state)
 {
@@ -418,6 +450,7 @@ main(void)
 		cmocka_unit_test(test_buf_bounds),
 		cmocka_unit_test(test_buf_integers),
 		cmocka_unit_test(test_ssh_wire),
+		cmocka_unit_test(test_ssh_signature),
 		cmocka_unit_test(test_str_rejects_nul_and_long),
 		cmocka_unit_test(test_task_roundtrip),
 		cmocka_unit_test(test_task_rejects_bad_enum),

@@ -519,27 +519,13 @@ static void
 put_signature(struct wid_buf *out, const char *name, int key_type,
               const uint8_t *sig, size_t len)
 {
-	uint8_t inner[2 * (4 + 1 + WID_SIG_MAX / 2)];
+	uint8_t inner[64 + 2 * (4 + 1 + WID_SIG_MAX / 2)];
 	struct wid_buf b;
 
 	reply_begin(out, SSH2_AGENT_SIGN_RESPONSE);
 	wid_buf_init(&b, inner, sizeof(inner));
-	wid_put_sshcstr(&b, name);
-	if (key_type == WID_KEY_EC_P256 || key_type == WID_KEY_EC_P384) {
-		/* r||s, each half the length: mpint r, mpint s, as a
-		 * string (RFC 5656 section 3.1.2). */
-		uint8_t rs[2 * (4 + 1 + WID_SIG_MAX / 2)];
-		struct wid_buf e;
-
-		wid_buf_init(&e, rs, sizeof(rs));
-		wid_put_mpint(&e, sig, len / 2);
-		wid_put_mpint(&e, sig + len / 2, len / 2);
-		if (e.err != 0 || len % 2 != 0)
-			b.err = WID_E_PROTO;
-		wid_put_sshstr(&b, rs, e.len);
-		OPENSSL_cleanse(rs, sizeof(rs));
-	} else
-		wid_put_sshstr(&b, sig, len);
+	wid_put_sshsig(&b, name, key_type == WID_KEY_EC_P256 ||
+	    key_type == WID_KEY_EC_P384, sig, len);
 	if (b.err != 0)
 		out->err = b.err;
 	wid_put_sshstr(out, inner, b.len);
