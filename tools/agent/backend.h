@@ -33,8 +33,23 @@ struct wid_backend_ops {
 	 * PKCS#11 format (ECDSA: r||s, each the order's width). */
 	int (*sign)(void *state, void *key, const struct wid_sign_req *req,
 	            uint8_t *sig, size_t *ret_len);
-	/* Wipes and frees the key; a TPM key is revoked as well. */
+	/* Wipes and frees the key; a TPM task key is revoked as well, a CA
+	 * key (below) only forgotten by the agent. */
 	void (*destroy)(void *state, void *key);
+	/* The long-lived CA key for `which` (WID_CA_SSH or WID_CA_X509):
+	 * the one the backend keeps, else, when `create` is set, a new one.
+	 * *ret_key is NULL (and 0 returned) when there is none and create
+	 * is not set.  Soft: an Ed25519 (SSH) or P-256 (X.509) key in agent
+	 * memory, never kept across restarts.  TPM: a P-256 key persistent
+	 * in the TPM, kept across agent restarts and reboots.  Used with
+	 * spki(), sign() and destroy() like a task key. */
+	int (*ca_key)(void *state, unsigned which, int create, void **ret_key);
+	/* Optional (NULL: nothing is kept): stores / loads the X.509 CA
+	 * certificate (DER) next to the CA key, so that it survives like
+	 * the key.  load: *ret_len 0 when none is stored. */
+	int (*ca_cert_store)(void *state, const uint8_t *der, size_t len);
+	int (*ca_cert_load)(void *state, uint8_t *der, size_t size,
+	                    size_t *ret_len);
 };
 
 extern const struct wid_backend_ops wid_backend_soft;

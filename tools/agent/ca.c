@@ -1,7 +1,10 @@
-/* tools/agent/ca.c: the agent's local CA (see ca.h).  X.509 is built with
- * OpenSSL's X509 API; the OpenSSH certificate (PROTOCOL.certkeys) is a
- * handful of SSH wire fields, written here with wid_buf and signed with
- * the Ed25519 CA key through EVP. */
+/* tools/agent/ca.c: the agent's local CA (see ca.h).  The CA keys are
+ * backend keys (soft: agent memory; TPM: persistent in the TPM) and sign
+ * through the backend like task keys.  X.509 certificates are built with
+ * OpenSSL's X509 API, their TBS part signed by the backend and the
+ * certificate assembled and checked here; the OpenSSH certificate
+ * (PROTOCOL.certkeys) is a handful of SSH wire fields written with
+ * wid_buf. */
 #include "config.h"
 
 #include <pthread.h>
@@ -11,14 +14,18 @@
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "wid/buf.h"
 #include "wid/err.h"
 #include "wid/pubkey.h"
+#include "backend.h"
 #include "ca.h"
 #include "log.h"
 
@@ -32,15 +39,22 @@
 struct wid_ca {
 	pthread_mutex_t lock;        /* guards creation of the keys below */
 	char host[HOST_MAX + 1];
-	EVP_PKEY *ssh_key;           /* Ed25519; NULL until created */
+	const struct wid_backend_ops *ops;
+	void *bstate;
+	void *ssh_key;               /* backend key; NULL until created */
+	int ssh_ed25519;             /* 1: Ed25519, 0: ECDSA P-256 */
 	uint8_t ssh_blob[WID_SSH_BLOB_MAX]; /* its SSH public key blob */
 	size_t ssh_blob_len;
-	EVP_PKEY *x509_key;          /* P-256; NULL until created */
+	void *x509_key;              /* backend key (P-256); NULL until created */
+	EVP_PKEY *x509_pub;          /* its public key */
 	X509 *x509_cert;             /* self-signed */
 };
 
+static int load_inlock(struct wid_ca *ca, int64_t now);
+
 int
-wid_ca_new(const char *host, struct wid_ca **ret_ca)
+wid_ca_new(const char *host, const struct wid_backend_ops *ops, void *bstate,
+           int64_t now, struct wid_ca **ret_ca)
 {
 	struct wid_ca *ca;
 
@@ -53,6 +67,13 @@ wid_ca_new(const char *host, struct wid_ca **ret_ca)
 	}
 	snprintf(ca->host, sizeof(ca->host), "%s",
 	    host != NULL && host[0] != '\0' ? host : "localhost");
+	ca->ops = ops;
+	ca->bstate = bstate;
+	pthread_mutex_lock(&ca->lock);
+	if (load_inlock(ca, now) != 0)
+		wid_warn("the CA keys kept by the %s backend could not be "
+		    "loaded: 'wid-tool ca init' tells why", ops->name);
+	pthread_mutex_unlock(&ca->lock);
 	*ret_ca = ca;
 	return 0;
 }
@@ -62,26 +83,15 @@ wid_ca_free(struct wid_ca *ca)
 {
 	if (ca == NULL)
 		return;
-	EVP_PKEY_free(ca->ssh_key);
-	EVP_PKEY_free(ca->x509_key);
+	if (ca->ssh_key != NULL)
+		ca->ops->destroy(ca->bstate, ca->ssh_key);
+	if (ca->x509_key != NULL)
+		ca->ops->destroy(ca->bstate, ca->x509_key);
+	EVP_PKEY_free(ca->x509_pub);
 	X509_free(ca->x509_cert);
 	pthread_mutex_destroy(&ca->lock);
 	OPENSSL_cleanse(ca, sizeof(*ca));
 	free(ca);
-}
-
-static int
-spki_of(EVP_PKEY *pk, uint8_t *out, size_t size, size_t *ret_len)
-{
-	unsigned char *p = out;
-	int n;
-
-	*ret_len = 0;
-	if ((n = i2d_PUBKEY(pk, NULL)) <= 0 || (size_t)n > size ||
-	    i2d_PUBKEY(pk, &p) != n)
-		return WID_E_CRYPTO;
-	*ret_len = (size_t)n;
-	return 0;
 }
 
 /* A positive 127-bit random serial into the certificate. */
@@ -120,19 +130,145 @@ add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 	return ok == 1 ? 0 : WID_E_CRYPTO;
 }
 
+/* Signs msg with a CA key through the backend: Ed25519 over msg itself,
+ * ECDSA P-256 over its SHA-256 (r || s, 32 bytes each). */
 static int
-make_x509_ca_inlock(struct wid_ca *ca, int64_t now)
+ca_sign(struct wid_ca *ca, void *key, int ed25519, const uint8_t *msg,
+        size_t len, uint8_t sig[WID_SIG_MAX], size_t *ret_len)
 {
-	EVP_PKEY *pk = NULL;
-	X509 *x = NULL;
+	struct wid_sign_req req;
+	uint8_t md[SHA256_DIGEST_LENGTH];
+	int r;
+
+	memset(&req, 0, sizeof(req));
+	if (ed25519) {
+		if (len > UINT16_MAX)
+			return WID_E_LIMIT;
+		req.alg = WID_SIG_EDDSA;
+		req.data = msg;
+		req.data_len = (uint16_t)len;
+	} else {
+		SHA256(msg, len, md);
+		req.alg = WID_SIG_ECDSA;
+		req.data = md;
+		req.data_len = sizeof(md);
+	}
+	r = ca->ops->sign(ca->bstate, key, &req, sig, ret_len);
+	if (r == 0 && *ret_len != 64)   /* Ed25519, and r || s of P-256 */
+		r = WID_E_CRYPTO;
+	return r;
+}
+
+/* A DER tag and length (len < 65536) at p; returns its size. */
+static size_t
+der_header(uint8_t *p, uint8_t tag, size_t len)
+{
+	p[0] = tag;
+	if (len < 0x80) {
+		p[1] = (uint8_t)len;
+		return 2;
+	}
+	if (len < 0x100) {
+		p[1] = 0x81;
+		p[2] = (uint8_t)len;
+		return 3;
+	}
+	p[1] = 0x82;
+	p[2] = (uint8_t)(len >> 8);
+	p[3] = (uint8_t)len;
+	return 4;
+}
+
+/* Signs x with the X.509 CA key (ecdsa-with-SHA256) and returns the
+ * signed certificate in *ret: the backend signs the DER of the TBS part,
+ * the certificate (SEQUENCE { tbs, algorithm, BIT STRING }) is put
+ * together here, parsed back and verified against the CA public key before
+ * anyone sees it. */
+static int
+x509_sign(struct wid_ca *ca, X509 *x, X509 **ret)
+{
+	/* OpenSSL 3.0 has no setter for the TBS signature algorithm; the
+	 * field belongs to x, which we own, and i2d_re_X509_tbs re-encodes. */
+	X509_ALGOR *alg = (X509_ALGOR *)X509_get0_tbs_sigalg(x);
+	unsigned char *tbs = NULL, *algder = NULL, *sigder = NULL, *cert = NULL;
+	const unsigned char *q;
+	uint8_t rs[WID_SIG_MAX];
+	ECDSA_SIG *es = NULL;
+	BIGNUM *br = NULL, *bs = NULL;
+	size_t rslen, bitlen, body, off, total;
+	int tbslen, alglen, siglen, r = WID_E_CRYPTO;
+
+	*ret = NULL;
+	if (X509_ALGOR_set0(alg, OBJ_nid2obj(NID_ecdsa_with_SHA256),
+	    V_ASN1_UNDEF, NULL) != 1 ||
+	    (tbslen = i2d_re_X509_tbs(x, &tbs)) <= 0)
+		goto out;
+	if ((r = ca_sign(ca, ca->x509_key, 0, tbs, (size_t)tbslen, rs,
+	    &rslen)) != 0)
+		goto out;
+	r = WID_E_CRYPTO;
+	if ((es = ECDSA_SIG_new()) == NULL ||
+	    (br = BN_bin2bn(rs, 32, NULL)) == NULL ||
+	    (bs = BN_bin2bn(rs + 32, 32, NULL)) == NULL ||
+	    ECDSA_SIG_set0(es, br, bs) != 1)
+		goto out;
+	br = bs = NULL;
+	if ((siglen = i2d_ECDSA_SIG(es, &sigder)) <= 0 ||
+	    (alglen = i2d_X509_ALGOR(alg, &algder)) <= 0)
+		goto out;
+	bitlen = (size_t)siglen + 1;
+	body = (size_t)tbslen + (size_t)alglen +
+	    (bitlen < 0x80 ? 2 : bitlen < 0x100 ? 3 : 4) + bitlen;
+	total = 4 + body;
+	if (total > WID_CERT_MAX) {
+		r = WID_E_LIMIT;
+		goto out;
+	}
+	if ((cert = malloc(total)) == NULL) {
+		r = WID_E_NOMEM;
+		goto out;
+	}
+	off = der_header(cert, 0x30, body);
+	memcpy(cert + off, tbs, (size_t)tbslen);
+	off += (size_t)tbslen;
+	memcpy(cert + off, algder, (size_t)alglen);
+	off += (size_t)alglen;
+	off += der_header(cert + off, 0x03, bitlen);
+	cert[off++] = 0x00;                 /* no unused bits */
+	memcpy(cert + off, sigder, (size_t)siglen);
+	off += (size_t)siglen;
+	q = cert;
+	if ((*ret = d2i_X509(NULL, &q, (long)off)) == NULL ||
+	    q != cert + off || X509_verify(*ret, ca->x509_pub) != 1) {
+		wid_error("CA: the certificate just signed does not verify");
+		X509_free(*ret);
+		*ret = NULL;
+		goto out;
+	}
+	r = 0;
+out:
+	OPENSSL_free(tbs);
+	OPENSSL_free(algder);
+	OPENSSL_free(sigder);
+	free(cert);
+	BN_free(br);
+	BN_free(bs);
+	ECDSA_SIG_free(es);
+	return r;
+}
+
+/* The self-signed CA certificate for the X.509 CA key. */
+static int
+make_x509_cert_inlock(struct wid_ca *ca, int64_t now)
+{
+	X509 *x = NULL, *signed_x = NULL;
 	X509_NAME *name;
 	X509V3_CTX ctx;
 	char cn[HOST_MAX + 16];
 	int r = WID_E_CRYPTO;
 
 	snprintf(cn, sizeof(cn), "wid CA %s", ca->host);
-	if ((pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
-	    (x = X509_new()) == NULL ||
+	if ((x = X509_new()) == NULL ||
 	    X509_set_version(x, X509_VERSION_3) != 1 ||
 	    (r = set_random_serial(x)) != 0)
 		goto out;
@@ -146,70 +282,151 @@ make_x509_ca_inlock(struct wid_ca *ca, int64_t now)
 	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)now) == NULL ||
 	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)(now +
 	    (int64_t)WID_CA_X509_DAYS * 86400)) == NULL ||
-	    X509_set_pubkey(x, pk) != 1)
+	    X509_set_pubkey(x, ca->x509_pub) != 1)
 		goto out;
 	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
 	if ((r = add_ext(x, &ctx, NID_basic_constraints,
 	    "critical,CA:TRUE,pathlen:0")) != 0 ||
 	    (r = add_ext(x, &ctx, NID_key_usage,
 	    "critical,keyCertSign,cRLSign")) != 0 ||
-	    (r = add_ext(x, &ctx, NID_subject_key_identifier, "hash")) != 0)
+	    (r = add_ext(x, &ctx, NID_subject_key_identifier, "hash")) != 0 ||
+	    (r = x509_sign(ca, x, &signed_x)) != 0)
 		goto out;
-	if (X509_sign(x, pk, EVP_sha256()) <= 0) {
-		r = WID_E_CRYPTO;
-		goto out;
-	}
-	ca->x509_key = pk;
-	ca->x509_cert = x;
-	pk = NULL;
-	x = NULL;
+	ca->x509_cert = signed_x;
 	r = 0;
 out:
-	EVP_PKEY_free(pk);
 	X509_free(x);
 	return r;
 }
 
+/* Keeps the certificate with the key when the backend can. */
 static int
-make_ssh_ca_inlock(struct wid_ca *ca)
+store_x509_cert_inlock(struct wid_ca *ca)
 {
-	EVP_PKEY *pk = NULL;
-	uint8_t spki[128];
-	size_t spki_len;
-	int r = WID_E_CRYPTO;
+	unsigned char *der = NULL;
+	int n, r = 0;
 
-	if ((pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL)
-		goto out;
-	if ((r = spki_of(pk, spki, sizeof(spki), &spki_len)) != 0 ||
-	    (r = wid_pubkey_ssh_blob(spki, spki_len, ca->ssh_blob,
-	    sizeof(ca->ssh_blob), &ca->ssh_blob_len)) != 0)
-		goto out;
-	ca->ssh_key = pk;
-	pk = NULL;
-	r = 0;
-out:
-	EVP_PKEY_free(pk);
+	if (ca->ops->ca_cert_store == NULL)
+		return 0;
+	if ((n = i2d_X509(ca->x509_cert, &der)) <= 0)
+		return WID_E_CRYPTO;
+	r = ca->ops->ca_cert_store(ca->bstate, der, (size_t)n);
+	OPENSSL_free(der);
 	return r;
+}
+
+/* The certificate the backend kept, if it belongs to the key. */
+static void
+load_x509_cert_inlock(struct wid_ca *ca)
+{
+	uint8_t der[WID_CERT_MAX];
+	const unsigned char *q = der;
+	size_t len = 0;
+	X509 *x;
+
+	if (ca->ops->ca_cert_load == NULL ||
+	    ca->ops->ca_cert_load(ca->bstate, der, sizeof(der), &len) != 0 ||
+	    len == 0)
+		return;
+	if ((x = d2i_X509(NULL, &q, (long)len)) == NULL ||
+	    q != der + len || X509_verify(x, ca->x509_pub) != 1 ||
+	    EVP_PKEY_eq(X509_get0_pubkey(x), ca->x509_pub) != 1) {
+		wid_warn("CA: the stored CA certificate does not belong to "
+		    "the CA key: making a new one");
+		X509_free(x);
+		return;
+	}
+	ca->x509_cert = x;
+}
+
+/* Takes a backend CA key for `which`: its public parts are derived here. */
+static int
+adopt_key_inlock(struct wid_ca *ca, unsigned which, void *key, int64_t now)
+{
+	uint8_t spki[WID_SPKI_MAX];
+	const unsigned char *q = spki;
+	size_t len;
+	EVP_PKEY *pk = NULL;
+	int r;
+
+	if ((r = ca->ops->spki(ca->bstate, key, spki, &len)) != 0)
+		goto fail;
+	if (which == WID_CA_SSH) {
+		if ((r = wid_pubkey_ssh_blob(spki, len, ca->ssh_blob,
+		    sizeof(ca->ssh_blob), &ca->ssh_blob_len)) != 0)
+			goto fail;
+		ca->ssh_ed25519 = ca->ssh_blob_len > 15 &&
+		    memcmp(ca->ssh_blob + 4, "ssh-ed25519", 11) == 0;
+		ca->ssh_key = key;
+		return 0;
+	}
+	r = WID_E_CRYPTO;
+	if ((pk = d2i_PUBKEY(NULL, &q, (long)len)) == NULL ||
+	    q != spki + len || EVP_PKEY_get_id(pk) != EVP_PKEY_EC)
+		goto fail;
+	ca->x509_key = key;
+	ca->x509_pub = pk;
+	load_x509_cert_inlock(ca);
+	if (ca->x509_cert == NULL &&
+	    ((r = make_x509_cert_inlock(ca, now)) != 0 ||
+	    (r = store_x509_cert_inlock(ca)) != 0)) {
+		X509_free(ca->x509_cert);
+		ca->x509_cert = NULL;
+		ca->x509_key = NULL;
+		ca->x509_pub = NULL;
+		goto fail;
+	}
+	return 0;
+fail:
+	EVP_PKEY_free(pk);
+	ca->ops->destroy(ca->bstate, key);
+	return r;
+}
+
+/* The CA keys the backend kept from before (TPM), if any. */
+static int
+load_inlock(struct wid_ca *ca, int64_t now)
+{
+	static const unsigned which[] = { WID_CA_SSH, WID_CA_X509 };
+	void *key;
+	size_t i;
+	int r, bad = 0;
+
+	for (i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
+		if ((r = ca->ops->ca_key(ca->bstate, which[i], 0, &key)) != 0 ||
+		    (key != NULL &&
+		    (r = adopt_key_inlock(ca, which[i], key, now)) != 0))
+			bad = r;
+	}
+	return bad;
 }
 
 int
 wid_ca_init(struct wid_ca *ca, unsigned bits, int64_t now,
             unsigned *ret_created)
 {
+	static const unsigned which[] = { WID_CA_SSH, WID_CA_X509 };
 	unsigned created = 0;
+	void *key;
+	size_t i;
 	int r = 0;
 
 	*ret_created = 0;
 	pthread_mutex_lock(&ca->lock);
-	if ((bits & WID_CA_SSH) != 0 && ca->ssh_key == NULL) {
-		if ((r = make_ssh_ca_inlock(ca)) != 0)
+	for (i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
+		if ((bits & which[i]) == 0 ||
+		    (which[i] == WID_CA_SSH ? ca->ssh_key : ca->x509_key) !=
+		    NULL)
+			continue;
+		if ((r = ca->ops->ca_key(ca->bstate, which[i], 1, &key)) != 0)
 			goto out;
-		created |= WID_CA_SSH;
-	}
-	if ((bits & WID_CA_X509) != 0 && ca->x509_key == NULL) {
-		if ((r = make_x509_ca_inlock(ca, now)) != 0)
+		if (key == NULL) {
+			r = WID_E_CRYPTO;
 			goto out;
-		created |= WID_CA_X509;
+		}
+		if ((r = adopt_key_inlock(ca, which[i], key, now)) != 0)
+			goto out;
+		created |= which[i];
 	}
 	r = 0;
 out:
@@ -234,10 +451,10 @@ wid_ca_bits(struct wid_ca *ca)
 
 /* The published keys never change once set: read them under the lock,
  * use them after. */
-static EVP_PKEY *
+static void *
 ssh_key(struct wid_ca *ca)
 {
-	EVP_PKEY *k;
+	void *k;
 
 	pthread_mutex_lock(&ca->lock);
 	k = ca->ssh_key;
@@ -246,13 +463,12 @@ ssh_key(struct wid_ca *ca)
 }
 
 static int
-x509_ca(struct wid_ca *ca, EVP_PKEY **ret_key, X509 **ret_cert)
+x509_ca(struct wid_ca *ca, X509 **ret_cert)
 {
 	pthread_mutex_lock(&ca->lock);
-	*ret_key = ca->x509_key;
-	*ret_cert = ca->x509_cert;
+	*ret_cert = ca->x509_key != NULL ? ca->x509_cert : NULL;
 	pthread_mutex_unlock(&ca->lock);
-	return *ret_key != NULL ? 0 : WID_E_UNSUPPORTED;
+	return *ret_cert != NULL ? 0 : WID_E_UNSUPPORTED;
 }
 
 /* "TYPE BASE64[ COMMENT]" of a binary SSH blob that starts with its type
@@ -303,13 +519,12 @@ int
 wid_ca_x509_der(struct wid_ca *ca, uint8_t *out, size_t size,
                 size_t *ret_len)
 {
-	EVP_PKEY *key;
 	X509 *cert;
 	unsigned char *p = out;
 	int n, r;
 
 	*ret_len = 0;
-	if ((r = x509_ca(ca, &key, &cert)) != 0)
+	if ((r = x509_ca(ca, &cert)) != 0)
 		return r;
 	if ((n = i2d_X509(cert, NULL)) <= 0 || (size_t)n > size ||
 	    i2d_X509(cert, &p) != n)
@@ -398,29 +613,25 @@ put_extensions(struct wid_buf *b, const struct wid_task *task)
 	wid_put_sshstr(b, v.data, v.len);
 }
 
-/* Ed25519 signature over data as the SSH "ssh-ed25519" signature blob. */
+/* The CA's signature over data as an SSH signature blob (ssh-ed25519 or
+ * ecdsa-sha2-nistp256, SHA-256 as RFC 5656 says for P-256). */
 static int
-put_ssh_sig(struct wid_buf *b, EVP_PKEY *key, const uint8_t *data,
-            size_t len)
+put_ssh_sig(struct wid_buf *b, struct wid_ca *ca, void *key,
+            const uint8_t *data, size_t len)
 {
-	EVP_MD_CTX *md = NULL;
-	uint8_t sig[64], tmp[128];
-	size_t siglen = sizeof(sig);
+	uint8_t sig[WID_SIG_MAX], tmp[128];
+	size_t siglen;
 	struct wid_buf v;
-	int r = WID_E_CRYPTO;
+	int r;
 
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(md, NULL, NULL, NULL, key) != 1 ||
-	    EVP_DigestSign(md, sig, &siglen, data, len) != 1 || siglen != 64)
-		goto out;
+	if ((r = ca_sign(ca, key, ca->ssh_ed25519, data, len, sig,
+	    &siglen)) != 0)
+		return r;
 	wid_buf_init(&v, tmp, sizeof(tmp));
-	wid_put_sshstr(&v, "ssh-ed25519", strlen("ssh-ed25519"));
-	wid_put_sshstr(&v, sig, siglen);
+	wid_put_sshsig(&v, ca->ssh_ed25519 ? "ssh-ed25519" :
+	    "ecdsa-sha2-nistp256", !ca->ssh_ed25519, sig, siglen);
 	wid_put_sshstr(b, v.data, v.len);
-	r = 0;
-out:
-	EVP_MD_CTX_free(md);
-	return r;
+	return v.err != 0 ? WID_E_INTERNAL : 0;
 }
 
 int
@@ -432,7 +643,7 @@ wid_ca_issue_ssh(struct wid_ca *ca, const struct wid_task *task,
 	uint8_t *cert = NULL, *plist = NULL;
 	char type[64];
 	struct wid_buf b, p;
-	EVP_PKEY *key;
+	void *key;
 	size_t blen, tlen;
 	int r;
 
@@ -505,8 +716,12 @@ wid_ca_issue_ssh(struct wid_ca *ca, const struct wid_task *task,
 		r = WID_E_LIMIT;
 		goto out;
 	}
-	if ((r = put_ssh_sig(&b, key, b.data, b.len)) != 0)
+	if ((r = put_ssh_sig(&b, ca, key, b.data, b.len)) != 0) {
+		snprintf(reason, rlen, "the OpenSSH CA key could not sign the "
+		    "certificate of task %s (the agent's log says why)",
+		    task->id);
 		goto out;
+	}
 	if (b.err != 0) {
 		r = WID_E_LIMIT;
 		goto out;
@@ -561,15 +776,15 @@ wid_ca_issue_x509(struct wid_ca *ca, const struct wid_task *task,
                   char *reason, size_t rlen)
 {
 	const unsigned char *der = task->spki;
-	EVP_PKEY *cakey, *pk = NULL;
-	X509 *cacert, *x = NULL;
+	EVP_PKEY *pk = NULL;
+	X509 *cacert, *x = NULL, *signed_x = NULL;
 	X509_NAME *name;
 	X509V3_CTX ctx;
 	unsigned char *p = out;
 	int n, r;
 
 	*ret_len = 0;
-	if (x509_ca(ca, &cakey, &cacert) != 0) {
+	if (x509_ca(ca, &cacert) != 0) {
 		snprintf(reason, rlen, "no X.509 CA: run 'wid-tool ca init "
 		    "--x509' first");
 		r = WID_E_UNSUPPORTED;
@@ -612,14 +827,18 @@ wid_ca_issue_x509(struct wid_ca *ca, const struct wid_task *task,
 	    "keyid:always")) != 0 ||
 	    (r = add_san_uri(x, ca->host, task->id)) != 0)
 		goto out;
-	r = WID_E_CRYPTO;
-	if (X509_sign(x, cakey, EVP_sha256()) <= 0)
+	if ((r = x509_sign(ca, x, &signed_x)) != 0) {
+		snprintf(reason, rlen, "the X.509 CA key could not sign the "
+		    "certificate of task %s (the agent's log says why)",
+		    task->id);
 		goto out;
-	if ((n = i2d_X509(x, NULL)) <= 0 || (size_t)n > size) {
+	}
+	r = WID_E_CRYPTO;
+	if ((n = i2d_X509(signed_x, NULL)) <= 0 || (size_t)n > size) {
 		r = WID_E_LIMIT;
 		goto out;
 	}
-	if (i2d_X509(x, &p) != n)
+	if (i2d_X509(signed_x, &p) != n)
 		goto out;
 	*ret_len = (size_t)n;
 	r = 0;
@@ -629,5 +848,6 @@ out:
 		    task->id, wid_strerror(r));
 	EVP_PKEY_free(pk);
 	X509_free(x);
+	X509_free(signed_x);
 	return r;
 }

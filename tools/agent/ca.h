@@ -1,10 +1,14 @@
 /* tools/agent/ca.h: the agent's local certificate authority.  Two
- * independent CA keys, created on request (CA_INIT) and kept in agent
- * memory (OpenSSL secure heap) for the agent's lifetime:
- *   - the OpenSSH CA, Ed25519, which signs user certificates for task keys
+ * independent CA keys, created on request (CA_INIT) in the agent's key
+ * backend and signing through it like task keys:
+ *   - the OpenSSH CA, which signs user certificates for task keys
  *     (PROTOCOL.certkeys), verified by sshd's TrustedUserCAKeys;
- *   - the X.509 CA, EC P-256 with a self-signed CA certificate, which
- *     issues end-entity certificates for task keys (TLS client auth).
+ *   - the X.509 CA with a self-signed CA certificate, which issues
+ *     end-entity certificates for task keys (TLS client auth).
+ * Soft backend: Ed25519 (SSH) and P-256 (X.509) keys in agent memory, gone
+ * when the agent stops (verifiers then need the new CA).  TPM backend:
+ * P-256 keys persistent in the TPM (and the CA certificate in its NV), so
+ * verifiers keep trusting the CA across agent restarts and reboots.
  * A certificate is valid exactly from the task's start to its deadline.
  *
  * Thread safety: every function may be called from several threads; the
@@ -25,8 +29,14 @@
 
 struct wid_ca;
 
-/* An empty CA (no keys yet); host names the CA and goes into URIs. */
-int wid_ca_new(const char *host, struct wid_ca **ret_ca);
+struct wid_backend_ops;
+
+/* The CA of the agent whose key backend is ops/bstate; host names the CA
+ * and goes into URIs.  CA keys the backend kept from before (TPM) are
+ * loaded now (a failure to load them is logged, the CA then has none);
+ * now: the X.509 CA certificate's notBefore if one must be made. */
+int wid_ca_new(const char *host, const struct wid_backend_ops *ops,
+               void *bstate, int64_t now, struct wid_ca **ret_ca);
 void wid_ca_free(struct wid_ca *ca);
 
 /* Creates the CA keys named by `bits` (WID_CA_SSH, WID_CA_X509) that do

@@ -31,7 +31,8 @@ get_ca(struct wid_agent *a)
 		if (gethostname(host, sizeof(host)) != 0)
 			host[0] = '\0';
 		host[sizeof(host) - 1] = '\0';
-		if (wid_ca_new(host, &a->ca) != 0)
+		if (wid_ca_new(host, a->ops, a->bstate, wid_now_wall(),
+		    &a->ca) != 0)
 			a->ca = NULL;
 	}
 	ca = a->ca;
@@ -160,17 +161,23 @@ op_ca_init(struct wid_agent *a, const struct wid_caller *who,
 		return 0;
 	}
 	if ((r = wid_ca_init(ca, bits, wid_now_wall(), &created)) != 0) {
+		char why[96];
+
 		wid_error("CA init failed: %s", wid_strerror(r));
-		wid_reply_error(out, WID_OP_CA_INIT, (uint16_t)r,
-		    "cannot create the CA keys");
+		snprintf(why, sizeof(why), "cannot create or load the CA keys "
+		    "in the %s backend (the agent's log says why)",
+		    a->ops->name);
+		wid_reply_error(out, WID_OP_CA_INIT, (uint16_t)r, why);
 		return 0;
 	}
 	if ((created & WID_CA_SSH) != 0)
-		wid_info("CA created: kind=openssh key=ed25519 by uid=%u "
-		    "pid=%u", who->uid, who->pid);
+		wid_info("CA created: kind=openssh key=%s backend=%s by uid=%u "
+		    "pid=%u", a->backend_id == WID_BACKEND_TPM ? "ec-p256" :
+		    "ed25519", a->ops->name, who->uid, who->pid);
 	if ((created & WID_CA_X509) != 0)
-		wid_info("CA created: kind=x509 key=ec-p256 days=%d by uid=%u "
-		    "pid=%u", WID_CA_X509_DAYS, who->uid, who->pid);
+		wid_info("CA created: kind=x509 key=ec-p256 days=%d backend=%s "
+		    "by uid=%u pid=%u", WID_CA_X509_DAYS, a->ops->name,
+		    who->uid, who->pid);
 	wid_reply_begin(out, WID_OP_CA_INIT, WID_OK);
 	return 0;
 }

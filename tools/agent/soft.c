@@ -285,6 +285,16 @@ soft_destroy(void *state, void *key)
 	free(k);
 }
 
+static int
+soft_ca_key(void *state, unsigned which, int create, void **ret_key)
+{
+	*ret_key = NULL;
+	if (!create)
+		return 0;     /* memory only: nothing kept from before */
+	return soft_keygen(state, which == WID_CA_SSH ? WID_KEY_ED25519 :
+	    WID_KEY_EC_P256, 0, ret_key);
+}
+
 const struct wid_backend_ops wid_backend_soft = {
 	.name = "soft",
 	.open = soft_open,
@@ -293,4 +303,5 @@ const struct wid_backend_ops wid_backend_soft = {
 	.spki = soft_spki,
 	.sign = soft_sign,
 	.destroy = soft_destroy,
+	.ca_key = soft_ca_key,
 };

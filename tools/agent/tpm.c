@@ -62,19 +62,11 @@
 #define TPM_META_LEN 12u        /* u32 resetCount, u64 horizon (BE) */
 #define TPM_OFF_CLOCK 8u        /* offsetof TPMS_TIME_INFO.clockInfo.clock */
 #define TPM_OFF_RESET 16u       /* ... .clockInfo.resetCount */
-#define TPM_NV_CHUNK 256u       /* bytes per NV_Read/NV_Write */
 #define TPM_HORIZON_SLACK (600u * 1000u) /* ms the horizon may run ahead */
 
 #define TPM_NV_BITS_ATTRS \
 	((TPM2_NT_ORDINARY << TPMA_NV_TPM2_NT_SHIFT) | TPMA_NV_OWNERWRITE | \
 	 TPMA_NV_OWNERREAD | TPMA_NV_AUTHREAD | TPMA_NV_NO_DA)
-#define TPM_NV_META_ATTRS \
-	((TPM2_NT_ORDINARY << TPMA_NV_TPM2_NT_SHIFT) | TPMA_NV_OWNERWRITE | \
-	 TPMA_NV_OWNERREAD | TPMA_NV_AUTHREAD | TPMA_NV_NO_DA)
-#define TPM_KEY_ATTRS \
-	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
-	 TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_SIGN_ENCRYPT | \
-	 TPMA_OBJECT_NODA)
 
 void
 tpm_log(const char *fmt, ...)
@@ -294,8 +286,8 @@ srk_inlock(struct tpm_state *st)
 }
 
 /* Writes len bytes at off of the NV index tr, in chunks. */
-static int
-nv_write_inlock(struct tpm_state *st, ESYS_TR tr, uint16_t off,
+int
+tpm_nv_write_inlock(struct tpm_state *st, ESYS_TR tr, uint16_t off,
                 const uint8_t *data, size_t len)
 {
 	TPM2B_MAX_NV_BUFFER b;
@@ -327,16 +319,16 @@ nv_write_meta_inlock(struct tpm_state *st, uint32_t epoch, uint64_t horizon)
 
 	put_be32(b, epoch);
 	put_be64(b + 4, horizon);
-	return nv_write_inlock(st, st->nv_meta, 0, b, sizeof(b));
+	return tpm_nv_write_inlock(st, st->nv_meta, 0, b, sizeof(b));
 }
 
 /* Opens the NV index at `handle`, defining it (zero-filled) if missing;
  * refuses an index with other attributes or size. */
-static int
-nv_open_inlock(struct tpm_state *st, TPM2_HANDLE handle, TPMA_NV attrs,
+int
+tpm_nv_open_inlock(struct tpm_state *st, TPM2_HANDLE handle, TPMA_NV attrs,
                uint16_t size, ESYS_TR *ret_tr)
 {
-	static const uint8_t zero[TPM_NV_BITS_LEN];
+	static const uint8_t zero[TPM_NV_MAX_LEN];
 	TPM2B_NV_PUBLIC tmpl = { 0 }, *pub = NULL;
 	TPM2B_AUTH auth = { 0 };
 	ESYS_TR tr = ESYS_TR_NONE;
@@ -387,7 +379,7 @@ nv_open_inlock(struct tpm_state *st, TPM2_HANDLE handle, TPMA_NV attrs,
 	}
 	/* PolicyNV and NV_Read need a written index; its name changes with
 	 * WRITTEN, so this comes before bits_name_inlock. */
-	if ((r = nv_write_inlock(st, tr, 0, zero, size)) != WID_OK) {
+	if ((r = tpm_nv_write_inlock(st, tr, 0, zero, size)) != WID_OK) {
 		r = WID_E_CRYPTO;
 		goto out;
 	}
@@ -401,8 +393,8 @@ nv_open_inlock(struct tpm_state *st, TPM2_HANDLE handle, TPMA_NV attrs,
 	return r;
 }
 
-static int
-nv_read_inlock(struct tpm_state *st, ESYS_TR tr, uint16_t off, uint16_t size,
+int
+tpm_nv_read_inlock(struct tpm_state *st, ESYS_TR tr, uint16_t off, uint16_t size,
                uint8_t *out)
 {
 	TPM2B_MAX_NV_BUFFER *b = NULL;
@@ -465,7 +457,7 @@ bits_flush_inlock(struct tpm_state *st, const uint8_t *old)
 	for (c = 0; c < TPM_NV_BITS_LEN; c += TPM_NV_CHUNK) {
 		if (memcmp(old + c, st->bits + c, TPM_NV_CHUNK) == 0)
 			continue;
-		if ((r = nv_write_inlock(st, st->nv_bits, (uint16_t)c,
+		if ((r = tpm_nv_write_inlock(st, st->nv_bits, (uint16_t)c,
 		    st->bits + c, TPM_NV_CHUNK)) != WID_OK)
 			return r;
 	}
@@ -534,9 +526,9 @@ sync_bits_inlock(struct tpm_state *st)
 	int r;
 
 	if ((r = clock_inlock(st, &clock, &epoch)) != WID_OK ||
-	    (r = nv_read_inlock(st, st->nv_meta, 0, TPM_META_LEN, meta)) !=
+	    (r = tpm_nv_read_inlock(st, st->nv_meta, 0, TPM_META_LEN, meta)) !=
 	    WID_OK ||
-	    (r = nv_read_inlock(st, st->nv_bits, 0, TPM_NV_BITS_LEN,
+	    (r = tpm_nv_read_inlock(st, st->nv_bits, 0, TPM_NV_BITS_LEN,
 	    st->bits)) != WID_OK)
 		return r;
 	meta_epoch = (uint32_t)meta[0] << 24 | (uint32_t)meta[1] << 16 |
@@ -597,9 +589,9 @@ connect_inlock(struct tpm_state *st)
 		goto out;
 	}
 	if ((r = srk_inlock(st)) != WID_OK ||
-	    (r = nv_open_inlock(st, WID_TPM_NV_META, TPM_NV_META_ATTRS,
+	    (r = tpm_nv_open_inlock(st, WID_TPM_NV_META, TPM_NV_META_ATTRS,
 	    TPM_META_LEN, &st->nv_meta)) != WID_OK ||
-	    (r = nv_open_inlock(st, WID_TPM_NV_BITS, TPM_NV_BITS_ATTRS,
+	    (r = tpm_nv_open_inlock(st, WID_TPM_NV_BITS, TPM_NV_BITS_ATTRS,
 	    TPM_NV_BITS_LEN,
 	    &st->nv_bits)) != WID_OK ||
 	    (r = bits_name_inlock(st)) != WID_OK ||
@@ -883,8 +875,8 @@ keygen_inlock(struct tpm_state *st, struct tpm_key *k, uint32_t ttl)
 	return r;
 }
 
-static void
-key_free(struct tpm_key *k)
+void
+tpm_key_free(struct tpm_key *k)
 {
 	if (k == NULL)
 		return;
@@ -934,7 +926,7 @@ tpm_keygen(void *state, int key_type, uint32_t ttl, void **ret_key)
 		bit_release_inlock(st, k);
 		pthread_mutex_unlock(&st->lock);
 	}
-	key_free(k);
+	tpm_key_free(k);
 	return r;
 }
 
@@ -1074,7 +1066,7 @@ policy_reason_inlock(struct tpm_state *st, const struct tpm_key *k,
 			(void)sync_bits_inlock(st);     /* new epoch */
 		return WID_E_CRYPTO;
 	}
-	if (nv_read_inlock(st, st->nv_bits, (uint16_t)(k->bit / 8), 1,
+	if (tpm_nv_read_inlock(st, st->nv_bits, (uint16_t)(k->bit / 8), 1,
 	    bits) == WID_OK && (bits[0] >> (k->bit % 8) & 1)) {
 		tpm_log("TPM refused the key: %s (0x%x): key revoked",
 		    Tss2_RC_Decode(rc), (unsigned)rc);
@@ -1238,9 +1230,13 @@ tpm_sign(void *state, void *key, const struct wid_sign_req *req,
 	if (st->esys == NULL)
 		r = TPM_RECONNECT;
 	else
-		r = sign_inlock(st, k, &digest, &scheme, &s);
+		r = k->persistent != 0 ?
+		    tpm_ca_sign_inlock(st, k, &digest, &scheme, &s) :
+		    sign_inlock(st, k, &digest, &scheme, &s);
 	if (r == TPM_RECONNECT && (r = tpm_reconnect_inlock(st)) == WID_OK) {
-		r = sign_inlock(st, k, &digest, &scheme, &s);
+		r = k->persistent != 0 ?
+		    tpm_ca_sign_inlock(st, k, &digest, &scheme, &s) :
+		    sign_inlock(st, k, &digest, &scheme, &s);
 		if (r == TPM_RECONNECT)
 			r = WID_E_CRYPTO;
 	}
@@ -1294,7 +1290,7 @@ revoke_inlock(struct tpm_state *st, struct tpm_key *k, bool force)
 	if (clock >= k->deadline && !force)
 		return WID_OK;  /* dead already: past its deadline */
 	byte = st->bits[k->bit / 8] | (uint8_t)(1u << (k->bit % 8));
-	if ((r = nv_write_inlock(st, st->nv_bits, (uint16_t)(k->bit / 8),
+	if ((r = tpm_nv_write_inlock(st, st->nv_bits, (uint16_t)(k->bit / 8),
 	    &byte, 1)) != WID_OK)
 		return r;
 	bit_put(st->bits, k->bit, true);
@@ -1371,6 +1367,10 @@ tpm_destroy(void *state, void *key)
 
 	if (k == NULL)
 		return;
+	if (k->persistent != 0) {     /* a CA key stays in the TPM */
+		tpm_key_free(k);
+		return;
+	}
 	if (revoke(st, k, false) != WID_OK)
 		tpm_log("could not revoke a key in the TPM; its deadline "
 		    "still holds");
@@ -1379,7 +1379,7 @@ tpm_destroy(void *state, void *key)
 		tpm_key_unload_inlock(st);
 	bit_release_inlock(st, k);
 	pthread_mutex_unlock(&st->lock);
-	key_free(k);
+	tpm_key_free(k);
 }
 
 const struct wid_backend_ops wid_backend_tpm = {
@@ -1390,4 +1390,7 @@ const struct wid_backend_ops wid_backend_tpm = {
 	.spki = tpm_spki,
 	.sign = tpm_sign,
 	.destroy = tpm_destroy,
+	.ca_key = tpm_ca_key,
+	.ca_cert_store = tpm_ca_cert_store,
+	.ca_cert_load = tpm_ca_cert_load,
 };

@@ -12,6 +12,9 @@
 #define WID_TPM_SRK_HANDLE  0x81000001u /* persistent ECC P-256 storage key */
 #define WID_TPM_NV_BITS     0x01357102u /* revocation bitmap (ordinary, 512 B) */
 #define WID_TPM_NV_META     0x01357101u /* epoch and deadline horizon */
+#define WID_TPM_NV_CACERT   0x01357103u /* X.509 CA certificate (1 KiB) */
+#define WID_TPM_CA_SSH      0x81000110u /* persistent OpenSSH CA key */
+#define WID_TPM_CA_X509     0x81000111u /* persistent X.509 CA key */
 
 /* The Name of the storage key in use (nameAlg || digest of its public
  * area), as lowercase hex: what `tpm_srk_name` in the config pins. */

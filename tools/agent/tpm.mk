@@ -7,6 +7,7 @@ libwidtpm_la_SOURCES = \
 	tools/agent/tpm.h \
 	tools/agent/tpm.c \
 	tools/agent/tpm_attest.c \
+	tools/agent/tpm_ca.c \
 	tools/agent/tpm_int.h \
 	tools/agent/tpm_policy.c \
 	tools/agent/tpm_policy.h \

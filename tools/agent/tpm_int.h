@@ -16,6 +16,20 @@
 #define TPM_RECONNECT (-1)      /* internal: transport failed, reconnect */
 #define TPM_NV_BITS_LEN 512u    /* bytes of the revocation index */
 #define TPM_NV_NBITS (TPM_NV_BITS_LEN * 8u)
+#define TPM_NV_CACERT_LEN 1024u /* bytes of the CA certificate index */
+#define TPM_NV_MAX_LEN TPM_NV_CACERT_LEN /* largest index we define */
+#define TPM_NV_CHUNK 256u       /* bytes per NV_Read/NV_Write */
+
+/* Attributes of our ordinary NV indexes: the owner writes, anyone with
+ * the index's (empty) auth reads; no dictionary-attack counting. */
+#define TPM_NV_META_ATTRS \
+	((TPM2_NT_ORDINARY << TPMA_NV_TPM2_NT_SHIFT) | TPMA_NV_OWNERWRITE | \
+	 TPMA_NV_OWNERREAD | TPMA_NV_AUTHREAD | TPMA_NV_NO_DA)
+/* Every key wid makes: born in this TPM, never leaves it, signs only. */
+#define TPM_KEY_ATTRS \
+	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
+	 TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_SIGN_ENCRYPT | \
+	 TPMA_OBJECT_NODA)
 
 /* The backend: one TPM connection, guarded by `lock`. */
 struct tpm_state {
@@ -42,9 +56,13 @@ struct tpm_state {
 	uint64_t until[TPM_NV_NBITS];  /* a set bit stays set while clock < */
 };
 
-/* One task key: never holds private bytes in clear, only the TPM blob. */
+/* One task key: never holds private bytes in clear, only the TPM blob.
+ * A CA key (tpm_ca.c) is persistent instead: `persistent` is its handle,
+ * `name` its Name when found, and it has no deadline, bit or blob. */
 struct tpm_key {
 	int type;
+	TPM2_HANDLE persistent;     /* 0: a task key */
+	TPM2B_NAME name;
 	uint64_t id;                /* backend-unique, never 0 */
 	uint32_t reset_count;       /* TPM resetCount at keygen */
 	uint64_t deadline;          /* TPM clock (ms) the key dies at */
@@ -64,6 +82,24 @@ int tpm_reconnect_inlock(struct tpm_state *st);
 TSS2_RC tpm_key_handle_inlock(struct tpm_state *st, const struct tpm_key *k,
                               ESYS_TR *ret_handle);
 void tpm_key_unload_inlock(struct tpm_state *st);
+void tpm_key_free(struct tpm_key *k);
+/* NV index helpers (tpm.c): open (defining it zero-filled when missing,
+ * refusing other attributes or size), write and read in chunks. */
+int tpm_nv_open_inlock(struct tpm_state *st, TPM2_HANDLE handle,
+                       TPMA_NV attrs, uint16_t size, ESYS_TR *ret_tr);
+int tpm_nv_write_inlock(struct tpm_state *st, ESYS_TR tr, uint16_t off,
+                        const uint8_t *data, size_t len);
+int tpm_nv_read_inlock(struct tpm_state *st, ESYS_TR tr, uint16_t off,
+                       uint16_t size, uint8_t *out);
+/* The CA keys (tpm_ca.c): the ops table entries and signing with one. */
+int tpm_ca_key(void *state, unsigned which, int create, void **ret_key);
+int tpm_ca_cert_store(void *state, const uint8_t *der, size_t len);
+int tpm_ca_cert_load(void *state, uint8_t *der, size_t size,
+                     size_t *ret_len);
+int tpm_ca_sign_inlock(struct tpm_state *st, const struct tpm_key *k,
+                       const TPM2B_DIGEST *digest,
+                       const TPMT_SIG_SCHEME *scheme,
+                       TPMT_SIGNATURE **ret_sig);
 /* DER SubjectPublicKeyInfo of a TPM public area. */
 int tpm_make_spki(const TPM2B_PUBLIC *pub, uint8_t *out, size_t *ret_len);
 
