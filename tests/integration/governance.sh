@@ -41,6 +41,7 @@ issue:
     scopes: [deploy]
     max_ttl: 30m
     approval: {group: approvers}
+    ssh_principals: [deploy]
   - name: local
     scopes: [default, limited, blocked, night]
     max_ttl: 1h
@@ -90,6 +91,27 @@ start_agent --audit "$AUDIT" --policy "$POL"
 chmod 0711 "$T/run"
 wid_tool status >"$T/status" || fail "status"
 expect_grep "$T/status" "$AUDIT" "status names the audit log"
+
+# ---- issue: the principals an OpenSSH certificate may name ----
+expect_rc 0 "ca init --ssh" -- wid_tool ca init --ssh
+expect_error "a deploy certificate naming root" -- \
+    wid_tool task start --ttl 10m --id g-pr1 --scope deploy --ssh-cert \
+    --principal deploy --principal root
+expect_grep "$T/err" "policy rule deploy: OpenSSH certificate principal 'root' not allowed (not in ssh_principals)" \
+    "the refusal names the rule and the principal"
+expect_rc 0 "a deploy certificate naming deploy" -- \
+    wid_tool task start --ttl 10m --id g-pr2 --scope deploy --ssh-cert \
+    --principal deploy
+expect_error "a rule without ssh_principals: another user's name" -- \
+    wid_tool task start --ttl 10m --id g-pr3 --ssh-cert --principal deploy
+expect_grep "$T/err" "policy rule local: .*principal 'deploy' not allowed (without ssh_principals" \
+    "without ssh_principals the requester's own name only"
+expect_rc 0 "a rule without ssh_principals: the requester's own name" -- \
+    wid_tool task start --ttl 10m --id g-pr4 --ssh-cert --principal "$(id -un)"
+expect_grep "$AUDIT" '"event":"task-denied","task":"g-pr1"' "the refusal is audited"
+for id in g-pr2 g-pr4; do
+	wid_tool task end "$id" >/dev/null 2>&1 || fail "task end $id"
+done
 
 # ---- use: allow, wrong executable, max_signatures, deny wins, window ----
 task_start g-ok ec-p256 10m

@@ -139,4 +139,17 @@ expect_rc 1 "root: task end $B1" -- wid_tool task end "$B1"
 expect_rc 0 "root still signs with $A" -- p11_sign "$A" ECDSA-SHA256 "$T/data" "$T/sig"
 expect_rc 0 "uid $UID2 still signs with $B1" -- u2_sign "$B1"
 
+say "checks: OpenSSH certificate principals (no policy)"
+expect_rc 0 "root: ca init --ssh" -- wid_tool ca init --ssh
+expect_error "uid $UID2 asks for a certificate naming root" -- \
+    as_u2 "$WID_TOOL_BIN" task start --ttl 10m --id "it-vis-p1-$$" \
+    --ssh-cert --principal "$U2" --principal root
+expect_grep "$T/err" "principal 'root' not allowed" "the refusal names the principal"
+expect_grep "$T/agent.log" "task start denied.*it-vis-p1-$$" "the agent logs the refusal"
+expect_rc 0 "uid $UID2 gets a certificate for its own name" -- \
+    as_u2 "$WID_TOOL_BIN" task start --ttl 10m --id "it-vis-p2-$$" \
+    --ssh-cert --principal "$U2"
+expect_rc 0 "root may name any principal" -- \
+    wid_tool task start --ttl 10m --id "it-vis-p3-$$" --ssh-cert \
+    --principal deploy --principal "$U2"
 done_ok

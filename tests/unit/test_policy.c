@@ -84,6 +84,7 @@ static const char good[] =
 	"    key_types: [ec-p256]\n"
 	"    max_ttl: 30m\n"
 	"    approval: {group: approvers}\n"
+	"    ssh_principals: [deploy, release]\n"
 	"  - name: root-deploy\n"
 	"    requesters: {uids: [0]}\n"
 	"    scopes: [rootdeploy]\n"
@@ -146,25 +147,42 @@ struct issue_case {
 	int allow, approval;
 	const char *rule;
 	const char *reason;        /* substring, or NULL */
+	const char *user;          /* the requester's name */
+	const char *principals;    /* asked for an OpenSSH certificate */
 };
 
 static const struct issue_case issue_cases[] = {
-	{ 1000, 0, "default", WID_KEY_EC_P256, 3600, 1, 0, "local-short", NULL },
-	{ 1000, 0, NULL, WID_KEY_ED25519, 60, 1, 0, "local-short", NULL },
-	{ 1000, 0, "default", WID_KEY_EC_P256, 3601, 0, 0, "local-short", "exceeds max_ttl" },
-	{ 1000, 0, "default", WID_KEY_RSA3072, 60, 0, 0, "local-short", "key type rsa3072" },
-	{ 1000, 0, "default", WID_KEY_EC_P256, 0, 0, 0, "local-short", "ttl 0s" },
-	{ 1000, 0, "other", WID_KEY_EC_P256, 60, 0, 0, "default-deny", NULL },
-	{ 65534, 0, "default", WID_KEY_EC_P256, 60, 0, 0, "no-nobody", NULL },
-	{ 1000, 0, "deploy", WID_KEY_EC_P256, 1800, 1, 1, "deploy", "approval" },
-	{ 1000, 0, "deploy", WID_KEY_EC_P256, 1801, 0, 0, "deploy", "max_ttl" },
-	{ 1000, 0, "deploy", WID_KEY_ED25519, 60, 0, 0, "deploy", "key type" },
-	{ 3000, 0, "deploy", WID_KEY_EC_P256, 60, 0, 0, "default-deny", NULL },
-	{ 2000, 0, "deploy", WID_KEY_EC_P256, 60, 1, 1, "deploy", NULL },
+	{ 1000, 0, "default", WID_KEY_EC_P256, 3600, 1, 0, "local-short", NULL, NULL, NULL },
+	{ 1000, 0, NULL, WID_KEY_ED25519, 60, 1, 0, "local-short", NULL, NULL, NULL },
+	{ 1000, 0, "default", WID_KEY_EC_P256, 3601, 0, 0, "local-short", "exceeds max_ttl", NULL, NULL },
+	{ 1000, 0, "default", WID_KEY_RSA3072, 60, 0, 0, "local-short", "key type rsa3072", NULL, NULL },
+	{ 1000, 0, "default", WID_KEY_EC_P256, 0, 0, 0, "local-short", "ttl 0s", NULL, NULL },
+	{ 1000, 0, "other", WID_KEY_EC_P256, 60, 0, 0, "default-deny", NULL, NULL, NULL },
+	{ 65534, 0, "default", WID_KEY_EC_P256, 60, 0, 0, "no-nobody", NULL, NULL, NULL },
+	{ 1000, 0, "deploy", WID_KEY_EC_P256, 1800, 1, 1, "deploy", "approval", NULL, NULL },
+	{ 1000, 0, "deploy", WID_KEY_EC_P256, 1801, 0, 0, "deploy", "max_ttl", NULL, NULL },
+	{ 1000, 0, "deploy", WID_KEY_ED25519, 60, 0, 0, "deploy", "key type", NULL, NULL },
+	{ 3000, 0, "deploy", WID_KEY_EC_P256, 60, 0, 0, "default-deny", NULL, NULL, NULL },
+	{ 2000, 0, "deploy", WID_KEY_EC_P256, 60, 1, 1, "deploy", NULL, NULL, NULL },
 	/* deny wins over a later allow */
-	{ 2000, 0, "default", WID_KEY_RSA2048, 60, 0, 0, "no-rsa-ci", NULL },
-	{ 2000, 0, "default", WID_KEY_EC_P256, 60, 1, 0, "local-short", NULL },
-	{ 0, 1, "rootdeploy", WID_KEY_RSA3072, 600, 1, 1, "root-deploy", NULL },
+	{ 2000, 0, "default", WID_KEY_RSA2048, 60, 0, 0, "no-rsa-ci", NULL, NULL, NULL },
+	{ 2000, 0, "default", WID_KEY_EC_P256, 60, 1, 0, "local-short", NULL, NULL, NULL },
+	{ 0, 1, "rootdeploy", WID_KEY_RSA3072, 600, 1, 1, "root-deploy", NULL, NULL, NULL },
+	/* OpenSSH certificate principals: the rule's list, else own name */
+	{ 1000, 0, "deploy", WID_KEY_EC_P256, 60, 1, 1, "deploy", NULL,
+	  "alice", "deploy,release" },
+	{ 1000, 0, "deploy", WID_KEY_EC_P256, 60, 0, 0, "deploy",
+	  "principal 'root' not allowed (not in ssh_principals)", "alice",
+	  "deploy,root" },
+	{ 1000, 0, "deploy", WID_KEY_EC_P256, 60, 0, 0, "deploy",
+	  "principal 'deplo' not allowed", "alice", "deplo" },
+	{ 1000, 0, "default", WID_KEY_EC_P256, 60, 1, 0, "local-short", NULL,
+	  "alice", "alice" },
+	{ 1000, 0, "default", WID_KEY_EC_P256, 60, 0, 0, "local-short",
+	  "principal 'bob' not allowed (without ssh_principals only the "
+	  "requester's own user name)", "alice", "alice,bob" },
+	{ 1000, 0, "default", WID_KEY_EC_P256, 60, 0, 0, "local-short",
+	  "principal 'alice' not allowed", NULL, "alice" },
 };
 
 static void
@@ -179,7 +197,8 @@ test_issue_table(void **state)
 		struct policy_issue_req q = {
 			.uid = c->uid, .gids = c->root_group ? g_root : g_none,
 			.ngids = 1, .scope = c->scope, .key_type = c->key_type,
-			.ttl = c->ttl,
+			.ttl = c->ttl, .user = c->user,
+			.ssh_principals = c->principals,
 		};
 
 		assert_int_equal(policy_check_issue(p, &q, &d), WID_OK);
@@ -418,6 +437,8 @@ static const struct bad_case bad_cases[] = {
 	{ "version: 1\nuse:\n  - name: default-deny\n", "3:11: bad rule name 'default-deny'" },
 	{ "version: 1\nuse:\n  - name: a\n    max_signatures: -1\n",
 	  "4:21: max_signatures: expected a number, not '-1'" },
+	{ "version: 1\nissue:\n  - name: a\n    max_ttl: 1h\n    ssh_principals: [\"a,b\"]\n",
+	  "5:22: ssh_principals: 'a,b' is not a principal" },
 };
 
 static void

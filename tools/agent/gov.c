@@ -382,6 +382,8 @@ wid_gov_start(struct wid_agent *a, struct wid_start_req *req,
 	uint32_t gids[WID_GOV_GIDS_MAX];
 	char user[WID_NAME_MAX + 1], key[64], hint[WID_NAME_MAX + 1];
 	char intent[WID_INTENT_MAX + 16];
+	const char *principals = (req->flags & WID_START_SSH_CERT) != 0 ?
+	    req->principals : NULL;
 	int r, started = 0;
 
 	memset(&d, 0, sizeof(d));
@@ -400,6 +402,7 @@ wid_gov_start(struct wid_agent *a, struct wid_start_req *req,
 			.uid = who->uid, .gids = gids,
 			.scope = req->scope[0] != '\0' ? req->scope : NULL,
 			.key_type = req->key_type, .ttl = req->ttl,
+			.user = user, .ssh_principals = principals,
 		};
 
 		q.ngids = wid_gov_caller_gids(who->pid, who->gid, gids,
@@ -408,25 +411,26 @@ wid_gov_start(struct wid_agent *a, struct wid_start_req *req,
 			snprintf(reason, rlen, "policy check failed");
 			goto refuse;
 		}
-		if (!d.allow) {
-			ev.task = req->id[0] != '\0' ? req->id : NULL;
-			if (wid_gov_emit(a, &ev) == 0) {
-				ev.type = AUDIT_TASK_DENIED;
-				ev.decision = "deny";
-				ev.rule = d.rule;
-				ev.reason = d.reason;
-				r = wid_gov_emit(a, &ev);
-			} else
-				r = WID_E_AUDIT;
-			snprintf(reason, rlen, "%spolicy rule %s: %s",
-			    r != 0 ? "(audit log write failed) " : "",
-			    d.rule, d.reason);
-			r = r != 0 ? WID_E_AUDIT : WID_E_DENIED;
-			goto refuse;
-		}
-		if (d.needs_approval)
-			req->flags |= WID_TASKS_START_PENDING;
+	} else
+		d.allow = 1;    /* no policy: handlers.c applied the defaults */
+	if (!d.allow) {
+		ev.task = req->id[0] != '\0' ? req->id : NULL;
+		if (wid_gov_emit(a, &ev) == 0) {
+			ev.type = AUDIT_TASK_DENIED;
+			ev.decision = "deny";
+			ev.rule = d.rule;
+			ev.reason = d.reason;
+			r = wid_gov_emit(a, &ev);
+		} else
+			r = WID_E_AUDIT;
+		snprintf(reason, rlen, "%spolicy rule %s: %s",
+		    r != 0 ? "(audit log write failed) " : "",
+		    d.rule, d.reason);
+		r = r != 0 ? WID_E_AUDIT : WID_E_DENIED;
+		goto refuse;
 	}
+	if (d.needs_approval)
+		req->flags |= WID_TASKS_START_PENDING;
 	if ((r = wid_tasks_start(&a->tasks, req, who, bind_pidfd,
 	    wid_now_boot(), wid_now_wall(), ret_task, reason, rlen)) != 0)
 		goto out;

@@ -15,6 +15,7 @@
 #include "wid/proto.h"
 #include "handlers.h"
 #include "log.h"
+#include "policy.h"
 
 struct list_ctx {
 	struct wid_buf *out;
@@ -122,6 +123,36 @@ op_sign(struct wid_agent *a, const struct wid_caller *who,
 	return 0;
 }
 
+/* Without a policy, root and the agent's user (who own the CA) choose the
+ * principals of an OpenSSH certificate; anyone else gets certificates for
+ * their own user name only: sshd lets a certificate in as any account it
+ * names.  With a policy, its issue rule decides (ssh_principals).  0 with
+ * the reason when refused. */
+static int
+default_principals_ok(struct wid_agent *a, const struct wid_caller *who,
+                   const struct wid_start_req *req, char *reason,
+                   size_t rlen)
+{
+	struct policy *p;
+	char user[WID_NAME_MAX + 1], bad[WID_NAME_MAX + 1];
+
+	if ((req->flags & WID_START_SSH_CERT) == 0 || who->uid == 0 ||
+	    who->uid == a->uid)
+		return 1;
+	if ((p = wid_gov_policy(a)) != NULL) {
+		policy_unref(p);
+		return 1;
+	}
+	wid_gov_user_name(who->uid, user, sizeof(user));
+	if (policy_principals_check(req->principals, NULL, user, bad,
+	    sizeof(bad)) == 0)
+		return 1;
+	snprintf(reason, rlen, "OpenSSH certificate principal '%.64s' not "
+	    "allowed: without a policy, uid %u gets certificates for its own "
+	    "user name (%.64s) only", bad, who->uid, user);
+	return 0;
+}
+
 static int
 op_start(struct wid_agent *a, const struct wid_caller *who, int caller_pidfd,
          struct wid_buf *in, struct wid_buf *out)
@@ -159,6 +190,9 @@ op_start(struct wid_agent *a, const struct wid_caller *who, int caller_pidfd,
 		snprintf(reason, sizeof(reason), "cannot bind to the calling "
 		    "process %u", who->pid);
 		r = WID_E_INTERNAL;
+	} else if (!default_principals_ok(a, who, &req, reason,
+	    sizeof(reason))) {
+		r = WID_E_DENIED;
 	} else if (wid_gov_active(a))   /* policy, audit: gov.c */
 		r = wid_gov_start(a, &req, who, pidfd, &task, reason,
 		    sizeof(reason));

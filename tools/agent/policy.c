@@ -57,6 +57,8 @@ struct issue_rule {
 	bool approval;
 	const char *approval_group;
 	struct idset approvers;
+	bool ssh_principals_set;     /* false: the requester's name only */
+	struct strlist ssh_principals;
 };
 
 struct use_rule {
@@ -594,7 +596,8 @@ static int
 parse_issue_rule(struct ctx *c, yaml_node_t *map, struct issue_rule *r)
 {
 	static const char *const keys[] = { "name", "effect", "requesters",
-	    "scopes", "key_types", "max_ttl", "approval", NULL };
+	    "scopes", "key_types", "max_ttl", "approval", "ssh_principals",
+	    NULL };
 	static const char *const req_keys[] = { "uids", "users", "groups", NULL };
 	static const char *const appr_keys[] = { "group", NULL };
 	yaml_node_t *v, *g;
@@ -614,6 +617,17 @@ parse_issue_rule(struct ctx *c, yaml_node_t *map, struct issue_rule *r)
 	if ((v = lookup(c, map, "scopes")) != NULL &&
 	    strlist(c, v, "scopes", &r->scopes) != 0)
 		return -1;
+	if ((v = lookup(c, map, "ssh_principals")) != NULL) {
+		if (strlist(c, v, "ssh_principals", &r->ssh_principals) != 0)
+			return -1;
+		for (i = 0; i < r->ssh_principals.n; i++)
+			if (r->ssh_principals.v[i][0] == '\0' ||
+			    strchr(r->ssh_principals.v[i], ',') != NULL)
+				return perr(c, &node(c, v->data.sequence.items.start[i])->start_mark,
+				    "ssh_principals: '%s' is not a principal",
+				    r->ssh_principals.v[i]);
+		r->ssh_principals_set = true;
+	}
 	if ((v = lookup(c, map, "key_types")) != NULL) {
 		if (strlist(c, v, "key_types", &kt) != 0)
 			return -1;
@@ -1172,11 +1186,46 @@ issue_match(const struct issue_rule *r, const struct policy_issue_req *q,
 }
 
 int
+policy_principals_check(const char *list, const char *const *allowed,
+    const char *user, char *bad, size_t badlen)
+{
+	const char *p = list, *comma;
+	size_t n, i;
+	bool ok;
+
+	if (badlen > 0)
+		bad[0] = '\0';
+	if (list == NULL)
+		return WID_OK;
+	while (*p != '\0') {
+		comma = strchr(p, ',');
+		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		ok = false;
+		if (allowed == NULL)
+			ok = user != NULL && strlen(user) == n &&
+			    strncmp(user, p, n) == 0;
+		else
+			for (i = 0; allowed[i] != NULL && !ok; i++)
+				ok = strlen(allowed[i]) == n &&
+				    strncmp(allowed[i], p, n) == 0;
+		if (!ok) {
+			snprintf(bad, badlen, "%.*s", (int)n, p);
+			return WID_E_DENIED;
+		}
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	return WID_OK;
+}
+
+int
 policy_check_issue(const struct policy *p, const struct policy_issue_req *q,
     struct policy_decision *d)
 {
 	const struct issue_rule *r;
 	const char *scope, *kt;
+	char bad[POLICY_NAME_MAX + 1];
 	size_t i;
 
 	if (d != NULL)
@@ -1203,6 +1252,15 @@ policy_check_issue(const struct policy *p, const struct policy_issue_req *q,
 		else if (q->ttl == 0 || q->ttl > r->max_ttl)
 			decide(d, false, r->name, "ttl %" PRIu32 "s exceeds "
 			    "max_ttl %" PRIu32 "s", q->ttl, r->max_ttl);
+		else if (policy_principals_check(q->ssh_principals,
+		    r->ssh_principals_set ?
+		    (const char *const *)r->ssh_principals.v : NULL, q->user,
+		    bad, sizeof(bad)) != WID_OK)
+			decide(d, false, r->name, "OpenSSH certificate "
+			    "principal '%s' not allowed (%s)", bad,
+			    r->ssh_principals_set ? "not in ssh_principals" :
+			    "without ssh_principals only the requester's own "
+			    "user name");
 		else {
 			if (r->approval)
 				decide(d, true, r->name, "allowed after "

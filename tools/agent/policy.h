@@ -8,7 +8,8 @@
  * match: deny with rule "default-deny".  An allow rule "matches" on who
  * and what it is about (issue: requesters, scopes; use: tasks and caller
  * identity); its other conditions are limits that deny, naming the rule
- * and the reason (issue: key_types, max_ttl; use: exe, cgroup_prefix,
+ * and the reason (issue: key_types, max_ttl, ssh_principals; use: exe,
+ * cgroup_prefix,
  * mechanisms, max_signatures, window).  A deny rule matches only when all
  * its conditions hold (window: inside it; max_signatures: count reached).
  *
@@ -46,6 +47,9 @@ struct policy_issue_req {
 	const char *scope;           /* NULL: "default" */
 	int key_type;                /* enum wid_key_type */
 	uint32_t ttl;                /* seconds */
+	const char *user;            /* the requester's user name; NULL: none */
+	const char *ssh_principals;  /* comma-separated principals asked for an
+	                              * OpenSSH certificate; NULL or "": none */
 };
 
 /* Who approves a pending task. */
@@ -100,6 +104,13 @@ int policy_check_approve(const struct policy *p,
                          const struct policy_issue_req *req,
                          const struct policy_approver *approver,
                          struct policy_decision *ret);
+
+/* Whether every principal in the comma-separated list is in allowed (a
+ * NULL-terminated list), or, with allowed NULL, is `user` (the default:
+ * a requester gets certificates for its own user name only).  0 when all
+ * are, else WID_E_DENIED with the first one refused in bad. */
+int policy_principals_check(const char *list, const char *const *allowed,
+                            const char *user, char *bad, size_t badlen);
 
 /* Policy name of a PKCS#11 mechanism ("ECDSA_SHA256"), NULL if unknown. */
 const char *policy_mech_name(unsigned long ckm);
