@@ -109,6 +109,28 @@ expect_grep "$T/err" "policy rule local: .*principal 'deploy' not allowed (witho
 expect_rc 0 "a rule without ssh_principals: the requester's own name" -- \
     wid_tool task start --ttl 10m --id g-pr4 --ssh-cert --principal "$(id -un)"
 expect_grep "$AUDIT" '"event":"task-denied","task":"g-pr1"' "the refusal is audited"
+# A pending task has no certificate: the approval issues it.
+expect_error "no certificate while g-pr2 waits for approval" -- \
+    wid_tool cert g-pr2 --ssh
+expect_no_grep "$AUDIT" '"event":"cert-issued","task":"g-pr2"' \
+    "no cert-issued event before the approval"
+expect_rc 0 "approve g-pr2" -- as_appr "$WID_TOOL_BIN" task approve g-pr2
+expect_rc 0 "the approval issued g-pr2's certificate" -- \
+    wid_tool cert g-pr2 --ssh
+cp "$T/out" "$T/g-pr2-cert.pub"
+ssh-keygen -L -f "$T/g-pr2-cert.pub" >"$T/g-pr2.L" || fail "ssh-keygen -L"
+expect_grep "$T/g-pr2.L" "^ *deploy\$" "the certificate names principal deploy"
+awk '/"task":"g-pr2"/ && /"event":"task-approved"/ { a = NR }
+     /"task":"g-pr2"/ && /"event":"cert-issued"/ { c = NR }
+     END { exit !(a > 0 && c > a) }' "$AUDIT" ||
+    fail "cert-issued of g-pr2 is not after its task-approved event"
+pass "the audit log has the approval, then the certificate"
+# Without a CA for it, a pending task asking for a certificate is refused
+# at once, not at approval.
+expect_error "pending task asking for an X.509 certificate without that CA" -- \
+    wid_tool task start --ttl 10m --id g-pr5 --scope deploy --x509
+expect_grep "$T/err" "no X.509 CA: run 'wid-tool ca init --x509' first" \
+    "the refusal says which CA is missing"
 for id in g-pr2 g-pr4; do
 	wid_tool task end "$id" >/dev/null 2>&1 || fail "task end $id"
 done

@@ -67,10 +67,12 @@ record_issued(struct wid_agent *a, const char *kind, const struct wid_task *t,
 	return wid_gov_cert_issued(a, who, t, kind, detail);
 }
 
-int
-wid_cert_issue(struct wid_agent *a, const struct wid_caller *who,
-               const struct wid_start_req *req, struct wid_task *task,
-               char *reason, size_t rlen)
+/* Issues the certificates `flags` name for the task and stores them; on
+ * failure ends the task. */
+static int
+issue(struct wid_agent *a, const struct wid_caller *who, uint8_t flags,
+      const char *principals, struct wid_task *task, char *reason,
+      size_t rlen)
 {
 	char *line = NULL;
 	uint8_t *der = NULL;
@@ -78,23 +80,21 @@ wid_cert_issue(struct wid_agent *a, const struct wid_caller *who,
 	struct wid_ca *ca;
 	int r;
 
-	if ((req->flags & (WID_START_SSH_CERT | WID_START_X509)) == 0)
-		return 0;
 	reason[0] = '\0';
 	if ((ca = get_ca(a)) == NULL) {
 		r = WID_E_NOMEM;
 		goto out;
 	}
-	if ((req->flags & WID_START_SSH_CERT) != 0) {
+	if ((flags & WID_START_SSH_CERT) != 0) {
 		if ((line = malloc(WID_SSH_CERT_LINE_MAX)) == NULL) {
 			r = WID_E_NOMEM;
 			goto out;
 		}
-		if ((r = wid_ca_issue_ssh(ca, task, req->principals, line,
+		if ((r = wid_ca_issue_ssh(ca, task, principals, line,
 		    WID_SSH_CERT_LINE_MAX, reason, rlen)) != 0)
 			goto out;
 	}
-	if ((req->flags & WID_START_X509) != 0) {
+	if ((flags & WID_START_X509) != 0) {
 		if ((der = malloc(WID_CERT_MAX)) == NULL) {
 			r = WID_E_NOMEM;
 			goto out;
@@ -110,7 +110,7 @@ wid_cert_issue(struct wid_agent *a, const struct wid_caller *who,
 		goto out;
 	}
 	if ((line != NULL && (r = record_issued(a, "openssh", task,
-	    req->principals, who)) != 0) ||
+	    principals, who)) != 0) ||
 	    (der != NULL && (r = record_issued(a, "x509", task, NULL,
 	    who)) != 0)) {
 		snprintf(reason, rlen, "audit log write failed: certificate "
@@ -134,6 +134,68 @@ out:
 	free(line);
 	free(der);
 	return r;
+}
+
+/* The CA bits the flags need that the CA does not have: 0 when it can. */
+static unsigned
+ca_missing(struct wid_ca *ca, uint8_t flags)
+{
+	unsigned need = ((flags & WID_START_SSH_CERT) != 0 ? WID_CA_SSH : 0) |
+	    ((flags & WID_START_X509) != 0 ? WID_CA_X509 : 0);
+
+	return need & ~wid_ca_bits(ca);
+}
+
+int
+wid_cert_issue(struct wid_agent *a, const struct wid_caller *who,
+               const struct wid_start_req *req, struct wid_task *task,
+               char *reason, size_t rlen)
+{
+	uint8_t flags = req->flags & (WID_START_SSH_CERT | WID_START_X509);
+	struct wid_ca *ca;
+	unsigned missing;
+	int r;
+
+	if (flags == 0)
+		return 0;
+	if (task->state != WID_STATE_PENDING)
+		return issue(a, who, flags, req->principals, task, reason,
+		    rlen);
+	/* Pending: nothing is certified before the approval, but a CA that
+	 * could not issue then is a refusal now. */
+	reason[0] = '\0';
+	if ((ca = get_ca(a)) == NULL)
+		r = WID_E_NOMEM;
+	else if ((missing = ca_missing(ca, flags)) != 0) {
+		snprintf(reason, rlen, "no %s CA: run 'wid-tool ca init %s' "
+		    "first", (missing & WID_CA_SSH) != 0 ? "OpenSSH" : "X.509",
+		    (missing & WID_CA_SSH) != 0 ? "--ssh" : "--x509");
+		r = WID_E_UNSUPPORTED;
+	} else
+		r = wid_tasks_defer_certs(&a->tasks, task->serial, flags,
+		    req->principals);
+	if (r != 0) {
+		wid_tasks_end_serial(&a->tasks, task->serial, WID_STATE_ENDED,
+		    "(certificate not issued)");
+		if (reason[0] == '\0')
+			snprintf(reason, rlen, "certificate not issued: %s",
+			    wid_strerror(r));
+	}
+	return r;
+}
+
+int
+wid_cert_issue_approved(struct wid_agent *a, const struct wid_caller *who,
+                        struct wid_task *task, char *reason, size_t rlen)
+{
+	char principals[WID_PRINCIPALS_MAX + 1];
+	uint8_t flags;
+	int r;
+
+	if ((r = wid_tasks_take_certs(&a->tasks, task->serial, &flags,
+	    principals)) != 0 || flags == 0)
+		return 0;   /* gone meanwhile, or nothing asked */
+	return issue(a, who, flags, principals, task, reason, rlen);
 }
 
 static int

@@ -130,6 +130,10 @@ op_decide(struct wid_agent *a, const struct wid_caller *who, uint8_t op,
 		if (wid_gov_emit(a, &ev) != 0)
 			wid_error("audit: cannot record task-started of %s",
 			    task.id);
+		/* Certificates asked for at start are issued now. */
+		if ((r = wid_cert_issue_approved(a, who, &task, reason,
+		    sizeof(reason))) != 0)
+			goto out;
 	}
 	wid_info("task %s %s by uid %u (rule %s)", task.id,
 	    approve ? "approved" : "denied", who->uid, d.rule);

@@ -37,11 +37,17 @@ int wid_handle_gov(struct wid_agent *a, const struct wid_caller *who,
 int wid_handle_cert(struct wid_agent *a, const struct wid_caller *who,
                     uint8_t op, struct wid_buf *in, struct wid_buf *out);
 /* After TASK_START: issues the certificates req->flags ask for and stores
- * them with the task (setting task->flags).  On failure the task is ended
- * and reason says why. */
+ * them with the task (setting task->flags); for a task pending approval,
+ * checks that the CA can issue them and keeps the request until
+ * wid_cert_issue_approved().  On failure the task is ended and reason
+ * says why. */
 int wid_cert_issue(struct wid_agent *a, const struct wid_caller *who,
                    const struct wid_start_req *req, struct wid_task *task,
                    char *reason, size_t rlen);
+/* After a task's approval (who: the approver): issues the certificates its
+ * start asked for, as above. */
+int wid_cert_issue_approved(struct wid_agent *a, const struct wid_caller *who,
+                            struct wid_task *task, char *reason, size_t rlen);
 int wid_handle_attest(struct wid_agent *a, const struct wid_caller *who,
                       struct wid_buf *in, struct wid_buf *out);
 

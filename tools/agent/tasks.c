@@ -39,6 +39,8 @@ struct wid_atask {
 	char *ssh_cert;               /* OpenSSH certificate line, or NULL */
 	uint8_t *x509;                /* X.509 certificate DER, or NULL */
 	size_t x509_len;
+	uint8_t cert_wait;            /* pending: WID_START_SSH_CERT|X509 asked */
+	char *cert_principals;        /* ... and the principals, or NULL */
 };
 
 void
@@ -271,6 +273,7 @@ atask_free(struct wid_tasks *t, struct wid_atask *a)
 	free(a->cgroup);
 	free(a->ssh_cert);
 	free(a->x509);
+	free(a->cert_principals);
 	OPENSSL_cleanse(a, sizeof(*a));
 	free(a);
 }
@@ -691,6 +694,52 @@ wid_tasks_set_certs(struct wid_tasks *t, uint64_t serial,
 		a->x509_len = x509_len;
 		a->pub.flags |= WID_TASK_HAS_X509;
 	}
+	pthread_rwlock_unlock(&t->lock);
+	return 0;
+}
+
+int
+wid_tasks_defer_certs(struct wid_tasks *t, uint64_t serial, uint8_t flags,
+                      const char *principals)
+{
+	struct wid_atask *a;
+	char *p;
+
+	if ((p = strdup(principals)) == NULL)
+		return WID_E_NOMEM;
+	pthread_rwlock_wrlock(&t->lock);
+	if ((a = find_serial_inlock(t, serial)) == NULL) {
+		pthread_rwlock_unlock(&t->lock);
+		free(p);
+		return WID_E_NOTASK;
+	}
+	free(a->cert_principals);
+	a->cert_principals = p;
+	a->cert_wait = flags;
+	pthread_rwlock_unlock(&t->lock);
+	return 0;
+}
+
+int
+wid_tasks_take_certs(struct wid_tasks *t, uint64_t serial, uint8_t *ret_flags,
+                     char principals[WID_PRINCIPALS_MAX + 1])
+{
+	struct wid_atask *a;
+
+	*ret_flags = 0;
+	principals[0] = '\0';
+	pthread_rwlock_wrlock(&t->lock);
+	if ((a = find_serial_inlock(t, serial)) == NULL) {
+		pthread_rwlock_unlock(&t->lock);
+		return WID_E_NOTASK;
+	}
+	*ret_flags = a->cert_wait;
+	if (a->cert_principals != NULL)
+		snprintf(principals, WID_PRINCIPALS_MAX + 1, "%s",
+		    a->cert_principals);
+	free(a->cert_principals);
+	a->cert_principals = NULL;
+	a->cert_wait = 0;
 	pthread_rwlock_unlock(&t->lock);
 	return 0;
 }

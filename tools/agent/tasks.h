@@ -113,6 +113,14 @@ int wid_tasks_sign(struct wid_tasks *t, uint32_t uid,
 int wid_tasks_set_certs(struct wid_tasks *t, uint64_t serial,
                         const char *ssh_cert, const uint8_t *x509,
                         size_t x509_len);
+/* A pending task's certificate request (WID_START_SSH_CERT / _X509 flags
+ * and the comma-separated principals), kept until its approval issues the
+ * certificates; take removes it (*ret_flags 0: none was kept). */
+int wid_tasks_defer_certs(struct wid_tasks *t, uint64_t serial, uint8_t flags,
+                          const char *principals);
+int wid_tasks_take_certs(struct wid_tasks *t, uint64_t serial,
+                         uint8_t *ret_flags,
+                         char principals[WID_PRINCIPALS_MAX + 1]);
 /* Copies a task's certificate (kind WID_CERT_SSH: the line without NUL,
  * WID_CERT_X509_DER: DER) into out if the task is visible to uid (or uid
  * requested it).  WID_E_NOTASK with a reason when there is none. */
