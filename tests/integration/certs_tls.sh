@@ -6,7 +6,8 @@
 # through p11-kit), curl (OpenSSL engine).  After the deadline the
 # server's own certificate check rejects the certificate (s_server
 # -attime past notAfter; the key is still alive, so nothing else fails).
-# p11tool lists the CKO_CERTIFICATE object and signs with its key.
+# p11tool lists the CKO_CERTIFICATE object and signs with its key.  The
+# URI SAN follows the configured template (x509_uri, SPIFFE-style).
 . "$(dirname "$0")/lib.sh"
 need openssl p11tool gnutls-cli curl unshare
 need_root
@@ -188,4 +189,25 @@ gnutls_wid()
 }
 expect_rc 0 "gnutls-cli: key and certificate from the token" -- gnutls_wid
 expect_grep "$T/out" "HTTP/1.0 200 ok" "gnutls-cli: server accepted the client"
+
+say "checks: a SPIFFE-style URI SAN from the configuration (x509_uri)"
+stop_agent
+printf 'x509_uri: "spiffe://example.org/ci/{scope}/{id}"\n' >"$T/agent.yaml"
+start_agent
+expect_rc 0 "ca init --x509 (new agent)" -- wid_tool ca init --x509
+wid_tool ca cert --pem >"$T/wid-ca2.pem" || fail "ca cert --pem"
+task_start x2 ec-p256 10m --x509 --scope build
+wid_tool cert x2 --pem >"$T/x2.pem" || fail "cert x2 --pem"
+openssl x509 -in "$T/x2.pem" -noout -ext subjectAltName >"$T/x2.txt" ||
+    fail "openssl cannot read x2's certificate"
+expect_grep "$T/x2.txt" "URI:spiffe://example.org/ci/build/x2\$" \
+    "SAN URI spiffe://example.org/ci/build/x2"
+expect_rc 0 "x2's certificate chains to the CA" -- \
+    openssl verify -purpose sslclient -CAfile "$T/wid-ca2.pem" "$T/x2.pem"
+printf 'x509_uri: "spiffe://example.org/ci"\n' >"$T/bad.yaml"
+expect_rc 1 "an agent with a template without {id} refuses to start" -- \
+    "$WID_AGENT_BIN" --foreground --config "$T/bad.yaml" \
+    --socket "$T/run/bad.sock"
+expect_grep "$T/err" "bad.yaml:1:11: x509_uri: {id} is missing" \
+    "the refusal has FILE:LINE:COL and the reason"
 done_ok

@@ -81,7 +81,10 @@ test_full(void **state)
 	    "key_types: [ec-p256, ed25519]\n"
 	    "allow_uids:\n"
 	    "  - 1001\n"
-	    "  - root\n", &c, err, sizeof(err)), 0);
+	    "  - root\n"
+	    "x509_uri: spiffe://example.org/ci/{scope}/{id}\n",
+	    &c, err, sizeof(err)), 0);
+	assert_string_equal(c.x509_uri, "spiffe://example.org/ci/{scope}/{id}");
 	assert_string_equal(c.socket, "/run/wid-test/agent.sock");
 	assert_string_equal(c.tpm_tcti, "swtpm:host=127.0.0.1,port=2321");
 	assert_int_equal(c.default_ttl, 900);
@@ -135,6 +138,20 @@ test_errors(void **state)
 	    "1:20: allow_uids: 'nosuchuser-wid' is not a uid");
 	expect_error("- a\n- b\n", "1:1: expected a mapping");
 	expect_error("max_ttl: [1\n", "2:1:");     /* libyaml syntax error */
+	expect_error("x509_uri: spiffe://d/{id\n",
+	    "1:11: x509_uri: unknown placeholder at '{id'");
+	expect_error("x509_uri: spiffe://d/{task}\n",
+	    "1:11: x509_uri: unknown placeholder at '{task}'");
+	expect_error("x509_uri: spiffe://d/ci\n",
+	    "1:11: x509_uri: {id} is missing");
+	expect_error("x509_uri: /ci/{id}\n",
+	    "1:11: x509_uri: expected a URI starting with a scheme");
+	expect_error("x509_uri: \"spiffe:/d/{id}\"\n",
+	    "1:11: x509_uri: expected SCHEME:// at the start");
+	expect_error("x509_uri: \"spiffe://d/a b/{id}\"\n",
+	    "1:11: x509_uri: only printable ASCII without spaces");
+	expect_error("x509_uri: spiffe://d/}{id}\n",
+	    "1:11: x509_uri: '}' outside a placeholder");
 }
 
 static void

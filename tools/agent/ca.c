@@ -27,6 +27,7 @@
 #include "wid/pubkey.h"
 #include "backend.h"
 #include "ca.h"
+#include "conf.h"
 #include "log.h"
 
 #define SSH_CERT_TYPE_USER 1u
@@ -39,6 +40,7 @@
 struct wid_ca {
 	pthread_mutex_t lock;        /* guards creation of the keys below */
 	char host[HOST_MAX + 1];
+	char uri[WID_CONF_URI_MAX];  /* the URI SAN template */
 	const struct wid_backend_ops *ops;
 	void *bstate;
 	void *ssh_key;               /* backend key; NULL until created */
@@ -52,9 +54,101 @@ struct wid_ca {
 
 static int load_inlock(struct wid_ca *ca, int64_t now);
 
+static const char *const uri_fields[] = { "{id}", "{scope}", "{host}" };
+
 int
-wid_ca_new(const char *host, const struct wid_backend_ops *ops, void *bstate,
-           int64_t now, struct wid_ca **ret_ca)
+wid_ca_uri_check(const char *tmpl, char *why, size_t whylen)
+{
+	const char *p = tmpl;
+	size_t i, n;
+	int has_id = 0;
+
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) {
+		snprintf(why, whylen, "expected a URI starting with a scheme "
+		    "(e.g. spiffe://DOMAIN/PATH/{id})");
+		return WID_E_BADARG;
+	}
+	while (((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+	    (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.'))
+		p++;
+	if (strncmp(p, "://", 3) != 0) {
+		snprintf(why, whylen, "expected SCHEME:// at the start");
+		return WID_E_BADARG;
+	}
+	for (p = tmpl; *p != '\0'; p++) {
+		if (*p <= ' ' || *p >= 0x7f) {
+			snprintf(why, whylen, "only printable ASCII without "
+			    "spaces");
+			return WID_E_BADARG;
+		}
+		if (*p == '}') {
+			snprintf(why, whylen, "'}' outside a placeholder");
+			return WID_E_BADARG;
+		}
+		if (*p != '{')
+			continue;
+		for (i = 0; i < sizeof(uri_fields) / sizeof(uri_fields[0]); i++) {
+			n = strlen(uri_fields[i]);
+			if (strncmp(p, uri_fields[i], n) == 0)
+				break;
+		}
+		if (i == sizeof(uri_fields) / sizeof(uri_fields[0])) {
+			snprintf(why, whylen, "unknown placeholder at '%.16s' "
+			    "(known: {id}, {scope}, {host})", p);
+			return WID_E_BADARG;
+		}
+		has_id |= i == 0;
+		p += n - 1;
+	}
+	if (!has_id) {
+		snprintf(why, whylen, "{id} is missing (each certificate "
+		    "names its task)");
+		return WID_E_BADARG;
+	}
+	return 0;
+}
+
+/* The template with the task's values; WID_E_LIMIT when too long. */
+static int
+expand_uri(const struct wid_ca *ca, const struct wid_task *task, char *out,
+           size_t size)
+{
+	const char *vals[3];
+	const char *p = ca->uri;
+	size_t len = 0, i, n, v;
+
+	vals[0] = task->id;
+	vals[1] = task->scope[0] != '\0' ? task->scope : "default";
+	vals[2] = ca->host;
+	while (*p != '\0') {
+		const char *add = p;
+
+		n = 1;
+		if (*p == '{')
+			for (i = 0; i < sizeof(uri_fields) / sizeof(uri_fields[0]);
+			    i++) {
+				v = strlen(uri_fields[i]);
+				if (strncmp(p, uri_fields[i], v) == 0) {
+					add = vals[i];
+					n = strlen(add);
+					p += v - 1;
+					break;
+				}
+			}
+		if (len + n >= size)
+			return WID_E_LIMIT;
+		memcpy(out + len, add, n);
+		len += n;
+		p++;
+	}
+	out[len] = '\0';
+	return 0;
+}
+
+int
+wid_ca_new(const char *host, const char *uri,
+           const struct wid_backend_ops *ops, void *bstate, int64_t now,
+           struct wid_ca **ret_ca)
 {
 	struct wid_ca *ca;
 
@@ -67,6 +161,8 @@ wid_ca_new(const char *host, const struct wid_backend_ops *ops, void *bstate,
 	}
 	snprintf(ca->host, sizeof(ca->host), "%s",
 	    host != NULL && host[0] != '\0' ? host : "localhost");
+	snprintf(ca->uri, sizeof(ca->uri), "%s",
+	    uri != NULL && uri[0] != '\0' ? uri : WID_CA_URI_DEFAULT);
 	ca->ops = ops;
 	ca->bstate = bstate;
 	pthread_mutex_lock(&ca->lock);
@@ -738,18 +834,20 @@ out:
 	return r;
 }
 
-/* subjectAltName URI:wid://HOST/task/ID, built as a GENERAL_NAME so that
+/* subjectAltName URI from the template, built as a GENERAL_NAME so that
  * no request text goes through OpenSSL's configuration parser. */
 static int
-add_san_uri(X509 *x, const char *host, const char *id)
+add_san_uri(X509 *x, const struct wid_ca *ca, const struct wid_task *task)
 {
 	GENERAL_NAMES *gens = NULL;
 	GENERAL_NAME *gen = NULL;
 	ASN1_IA5STRING *ia5 = NULL;
-	char uri[HOST_MAX + WID_TASK_ID_MAX + 32];
-	int r = WID_E_CRYPTO;
+	char uri[WID_CONF_URI_MAX + 2 * WID_NAME_MAX + HOST_MAX];
+	int r;
 
-	snprintf(uri, sizeof(uri), "wid://%s/task/%s", host, id);
+	if ((r = expand_uri(ca, task, uri, sizeof(uri))) != 0)
+		return r;
+	r = WID_E_CRYPTO;
 	if ((gens = sk_GENERAL_NAME_new_null()) == NULL ||
 	    (gen = GENERAL_NAME_new()) == NULL ||
 	    (ia5 = ASN1_IA5STRING_new()) == NULL ||
@@ -825,7 +923,7 @@ wid_ca_issue_x509(struct wid_ca *ca, const struct wid_task *task,
 	    (r = add_ext(x, &ctx, NID_subject_key_identifier, "hash")) != 0 ||
 	    (r = add_ext(x, &ctx, NID_authority_key_identifier,
 	    "keyid:always")) != 0 ||
-	    (r = add_san_uri(x, ca->host, task->id)) != 0)
+	    (r = add_san_uri(x, ca, task)) != 0)
 		goto out;
 	if ((r = x509_sign(ca, x, &signed_x)) != 0) {
 		snprintf(reason, rlen, "the X.509 CA key could not sign the "

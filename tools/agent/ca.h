@@ -31,12 +31,25 @@ struct wid_ca;
 
 struct wid_backend_ops;
 
+/* The URI SAN of X.509 task certificates: a template where {id}, {scope}
+ * and {host} stand for the task id, its scope and the agent's host name
+ * (config x509_uri; e.g. "spiffe://example.org/ci/{scope}/{id}"). */
+#define WID_CA_URI_DEFAULT "wid://{host}/task/{id}"
+
+/* 0 when tmpl is a usable template: it starts with a URI scheme and
+ * "://", has only printable ASCII without spaces, uses only the
+ * placeholders above, and {id} (each certificate names its task); else
+ * WID_E_BADARG and why. */
+int wid_ca_uri_check(const char *tmpl, char *why, size_t whylen);
+
 /* The CA of the agent whose key backend is ops/bstate; host names the CA
- * and goes into URIs.  CA keys the backend kept from before (TPM) are
- * loaded now (a failure to load them is logged, the CA then has none);
- * now: the X.509 CA certificate's notBefore if one must be made. */
-int wid_ca_new(const char *host, const struct wid_backend_ops *ops,
-               void *bstate, int64_t now, struct wid_ca **ret_ca);
+ * and goes into URIs; uri: the URI SAN template (NULL or "": the
+ * default), already checked.  CA keys the backend kept from before (TPM)
+ * are loaded now (a failure to load them is logged, the CA then has
+ * none); now: the X.509 CA certificate's notBefore if one must be made. */
+int wid_ca_new(const char *host, const char *uri,
+               const struct wid_backend_ops *ops, void *bstate, int64_t now,
+               struct wid_ca **ret_ca);
 void wid_ca_free(struct wid_ca *ca);
 
 /* Creates the CA keys named by `bits` (WID_CA_SSH, WID_CA_X509) that do
@@ -62,8 +75,8 @@ int wid_ca_issue_ssh(struct wid_ca *ca, const struct wid_task *task,
                      const char *principals, char *out, size_t size,
                      char *reason, size_t rlen);
 /* An X.509 end-entity certificate (DER) for the task's key: subject
- * CN=ID, O=wid; SAN URI wid://HOST/task/ID; notBefore = created, notAfter
- * = expires; digitalSignature, clientAuth. */
+ * CN=ID, O=wid; SAN URI from the template (default wid://HOST/task/ID);
+ * notBefore = created, notAfter = expires; digitalSignature, clientAuth. */
 int wid_ca_issue_x509(struct wid_ca *ca, const struct wid_task *task,
                       uint8_t *out, size_t size, size_t *ret_len,
                       char *reason, size_t rlen);

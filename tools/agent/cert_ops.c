@@ -31,8 +31,8 @@ get_ca(struct wid_agent *a)
 		if (gethostname(host, sizeof(host)) != 0)
 			host[0] = '\0';
 		host[sizeof(host) - 1] = '\0';
-		if (wid_ca_new(host, a->ops, a->bstate, wid_now_wall(),
-		    &a->ca) != 0)
+		if (wid_ca_new(host, a->conf.x509_uri, a->ops, a->bstate,
+		    wid_now_wall(), &a->ca) != 0)
 			a->ca = NULL;
 	}
 	ca = a->ca;

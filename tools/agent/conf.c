@@ -15,6 +15,7 @@
 #include "wid/duration.h"
 #include "wid/err.h"
 #include "wid/proto.h"
+#include "ca.h"
 #include "conf.h"
 
 struct parse {
@@ -198,7 +199,7 @@ parse_root(struct parse *p, yaml_node_t *root, struct wid_config *c)
 		    "tpm_tcti", "tpm_srk_name", "default_ttl", "max_ttl", "key_types",
 		    "allow_uids", "ssh_agent_socket", "audit", "audit_sync",
 		    "audit_checkpoint_every", "audit_key", "syslog",
-		    "policy" };
+		    "policy", "x509_uri" };
 		yaml_node_t *k = yaml_document_get_node(p->doc, pair->key);
 		yaml_node_t *v = yaml_document_get_node(p->doc, pair->value);
 		const char *name;
@@ -271,6 +272,15 @@ parse_root(struct parse *p, yaml_node_t *root, struct wid_config *c)
 			else
 				return fail(p, v, "syslog: expected true or "
 				    "false");
+		} else if (strcmp(name, "x509_uri") == 0) {
+			char why[128];
+
+			if ((r = get_string(p, name, v, c->x509_uri,
+			    sizeof(c->x509_uri))) != 0)
+				return r;
+			if (wid_ca_uri_check(c->x509_uri, why,
+			    sizeof(why)) != 0)
+				return fail(p, v, "x509_uri: %s", why);
 		} else if (strcmp(name, "ssh_agent_socket") == 0) {
 			if ((r = get_string(p, name, v, c->ssh_agent_socket,
 			    sizeof(c->ssh_agent_socket))) != 0)

@@ -11,6 +11,7 @@
 #define WID_CONF_MAX_TTL_DEFAULT (24u * 3600u)
 #define WID_CONF_DEFAULT_TTL_DEFAULT (3600u)
 #define WID_CONF_ALLOW_UIDS_MAX 64
+#define WID_CONF_URI_MAX 256
 
 struct wid_config {
 	char socket[WID_PATH_MAX];   /* "" when not set */
@@ -30,6 +31,8 @@ struct wid_config {
 	char audit_key[WID_PATH_MAX]; /* PEM Ed25519 key signing checkpoints */
 	int syslog;                  /* mirror audit events to syslog */
 	char policy[WID_PATH_MAX];   /* policy file */
+	/* The X.509 certificates' URI SAN, a template (ca.h); "": default. */
+	char x509_uri[WID_CONF_URI_MAX];
 };
 
 void wid_config_defaults(struct wid_config *c);
