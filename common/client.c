@@ -108,14 +108,21 @@ send_all(int fd, const uint8_t *p, size_t n)
  * poll(), right after sending a request.  An idle core on a VM takes tens
  * of microseconds to wake; a reply that comes within this window is picked
  * up without that cost.  Bounded, and only while a reply is awaited: an
- * idle client uses no CPU.  Adaptive, per thread: a spin that misses (slow
- * operation such as RSA, or a busy machine where spinning only steals CPU
- * from the agent) makes the next 1, 2, 4 ... WID_SPIN_BACKOFF_MAX calls
- * sleep at once; a spin that catches its reply resets that. */
+ * idle client uses no CPU.  Adaptive, per thread: a spin that misses (a
+ * reply slower than usual, or a busy machine where spinning only steals
+ * CPU from the agent) makes the next 1, 2, 4 ... WID_SPIN_BACKOFF_MAX
+ * calls sleep at once; a spin that catches its reply resets that. */
 #define WID_SPIN_NS 50000L
+#define WID_SPIN_MAX_NS 1000000L
 #define WID_SPIN_BACKOFF_MAX 256u
 
+/* The spin lasts 1.5 times the recent reply time (a moving average per
+ * thread), at least WID_SPIN_NS and at most WID_SPIN_MAX_NS: a signature
+ * that takes the agent 40 us (Ed25519) or 700 us (RSA-2048) is then
+ * waited for awake, not after a sleep and a wake-up that cost more than
+ * the signature on a VM. */
 static __thread unsigned spin_skip, spin_backoff;
+static __thread long reply_ns;
 
 static long
 ns_since(const struct timespec *t0)
@@ -136,9 +143,13 @@ recv_frame(int fd, uint8_t *p, size_t cap, uint32_t *ret_len)
 	struct timespec start, deadline;
 	size_t got = 0, want = WID_HDR_LEN;
 	uint32_t len = 0;
+	long elapsed;
 	int spin = spin_skip == 0;
+	long spin_ns = reply_ns + reply_ns / 2;
 
 	*ret_len = 0;
+	spin_ns = spin_ns < WID_SPIN_NS ? WID_SPIN_NS :
+	    spin_ns > WID_SPIN_MAX_NS ? WID_SPIN_MAX_NS : spin_ns;
 	if (!spin)
 		spin_skip--;
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -167,7 +178,7 @@ recv_frame(int fd, uint8_t *p, size_t cap, uint32_t *ret_len)
 			return WID_E_IO;
 		if (errno == EINTR)
 			continue;
-		if (spin && ns_since(&start) < WID_SPIN_NS) {
+		if (spin && ns_since(&start) < spin_ns) {
 			/* Lets the agent run first if it shares this core. */
 			sched_yield();
 			continue;
@@ -192,6 +203,8 @@ recv_frame(int fd, uint8_t *p, size_t cap, uint32_t *ret_len)
 	}
 	if (spin)
 		spin_backoff = 0;
+	elapsed = ns_since(&start);
+	reply_ns = reply_ns == 0 ? elapsed : (7 * reply_ns + elapsed) / 8;
 	*ret_len = len;
 	return 0;
 }
