@@ -276,6 +276,18 @@ stop_agent()
 	stop_pid "$AGENT_PID"
 }
 
+# start_swtpm: a swtpm for this test in $T/tpm (stopped by PID at exit);
+# sets TCTI and exports WID_TPM_TCTI for the agent.
+start_swtpm()
+{
+	need swtpm
+	TCTI=$(sh "$WID_SRCDIR/tests/tpm/swtpm.sh" start "$T/tpm") ||
+	    fail "swtpm did not start"
+	track "$(cat "$T/tpm/swtpm.pid")"
+	export WID_TPM_TCTI="$TCTI"
+	say "swtpm pid $(cat "$T/tpm/swtpm.pid") at $TCTI"
+}
+
 # task_start ID KEYTYPE [TTL [more wid-tool args]]: start a task with a
 # fixed id, fail the test if it does not start.
 task_start()

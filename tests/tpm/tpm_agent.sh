@@ -11,11 +11,7 @@ need_wid
 [ -x "$P11SIGN" ] || fail "p11sign not built at $P11SIGN"
 
 # ---- swtpm and the agent ----
-TCTI=$(sh "$WID_SRCDIR/tests/tpm/swtpm.sh" start "$T/tpm") ||
-    fail "swtpm did not start"
-track "$(cat "$T/tpm/swtpm.pid")"
-export WID_TPM_TCTI="$TCTI"
-say "swtpm pid $(cat "$T/tpm/swtpm.pid") at $TCTI"
+start_swtpm
 start_agent --backend tpm --ssh-agent-socket none
 
 say "checks: the agent reports the tpm backend"

@@ -12,11 +12,7 @@
 need swtpm openssl ssh-keygen
 need_wid
 
-TCTI=$(sh "$WID_SRCDIR/tests/tpm/swtpm.sh" start "$T/tpm") ||
-    fail "swtpm did not start"
-track "$(cat "$T/tpm/swtpm.pid")"
-export WID_TPM_TCTI="$TCTI"
-say "swtpm pid $(cat "$T/tpm/swtpm.pid") at $TCTI"
+start_swtpm
 start_agent --backend tpm --ssh-agent-socket none
 
 say "checks: ca init makes the CA keys in the TPM"

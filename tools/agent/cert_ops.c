@@ -67,6 +67,18 @@ record_issued(struct wid_agent *a, const char *kind, const struct wid_task *t,
 	return wid_gov_cert_issued(a, who, t, kind, detail);
 }
 
+/* No half-made task: the caller asked for a certified key (r: why not). */
+static void
+end_uncertified(struct wid_agent *a, const struct wid_task *task, int r,
+                char *reason, size_t rlen)
+{
+	wid_tasks_end_serial(&a->tasks, task->serial, WID_STATE_ENDED,
+	    "(certificate not issued)");
+	if (reason[0] == '\0')
+		snprintf(reason, rlen, "certificate not issued: %s",
+		    wid_strerror(r));
+}
+
 /* Issues the certificates `flags` name for the task and stores them; on
  * failure ends the task. */
 static int
@@ -123,14 +135,8 @@ issue(struct wid_agent *a, const struct wid_caller *who, uint8_t flags,
 		task->flags |= WID_TASK_HAS_X509;
 	r = 0;
 out:
-	if (r != 0) {
-		/* No half-made task: the caller asked for a certified key. */
-		wid_tasks_end_serial(&a->tasks, task->serial, WID_STATE_ENDED,
-		    "(certificate not issued)");
-		if (reason[0] == '\0')
-			snprintf(reason, rlen, "certificate not issued: %s",
-			    wid_strerror(r));
-	}
+	if (r != 0)
+		end_uncertified(a, task, r, reason, rlen);
 	free(line);
 	free(der);
 	return r;
@@ -174,13 +180,8 @@ wid_cert_issue(struct wid_agent *a, const struct wid_caller *who,
 	} else
 		r = wid_tasks_defer_certs(&a->tasks, task->serial, flags,
 		    req->principals);
-	if (r != 0) {
-		wid_tasks_end_serial(&a->tasks, task->serial, WID_STATE_ENDED,
-		    "(certificate not issued)");
-		if (reason[0] == '\0')
-			snprintf(reason, rlen, "certificate not issued: %s",
-			    wid_strerror(r));
-	}
+	if (r != 0)
+		end_uncertified(a, task, r, reason, rlen);
 	return r;
 }
 
