@@ -9,6 +9,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -289,4 +290,31 @@ wid_pubkey_fingerprint(const uint8_t *spki, size_t len, char *out,
 	memcpy(out, "SHA256:", 7);
 	memcpy(out + 7, b64, n + 1);
 	return 0;
+}
+
+int
+wid_ecdsa_sig_der(const uint8_t *r, size_t rlen, const uint8_t *s,
+                  size_t slen, unsigned char **ret_der)
+{
+	ECDSA_SIG *es = NULL;
+	BIGNUM *br = NULL, *bs = NULL;
+	int n = -1;
+
+	*ret_der = NULL;
+	if (rlen > INT_MAX || slen > INT_MAX ||
+	    (es = ECDSA_SIG_new()) == NULL ||
+	    (br = BN_bin2bn(r, (int)rlen, NULL)) == NULL ||
+	    (bs = BN_bin2bn(s, (int)slen, NULL)) == NULL ||
+	    ECDSA_SIG_set0(es, br, bs) != 1)
+		goto out;
+	br = bs = NULL;
+	if ((n = i2d_ECDSA_SIG(es, ret_der)) <= 0) {
+		*ret_der = NULL;
+		n = -1;
+	}
+out:
+	BN_free(br);
+	BN_free(bs);
+	ECDSA_SIG_free(es);
+	return n;
 }

@@ -37,4 +37,10 @@ int wid_pubkey_pem(const uint8_t *spki, size_t len, char *out, size_t size);
 int wid_pubkey_fingerprint(const uint8_t *spki, size_t len, char *out,
                            size_t size);
 
+/* An ECDSA signature given as big-endian r and s (PKCS#11 and TPM form) as
+ * the DER ECDSA-Sig-Value that X.509 and OpenSSL's verify use.  Returns
+ * the length and the bytes in *ret_der (free with OPENSSL_free), or -1. */
+int wid_ecdsa_sig_der(const uint8_t *r, size_t rlen, const uint8_t *s,
+                      size_t slen, unsigned char **ret_der);
+
 #endif

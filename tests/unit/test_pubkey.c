@@ -393,10 +393,29 @@ test_rejects(void **state)
 	EVP_PKEY_free(pkey);
 }
 
+/* r || s halves to DER: minimal INTEGERs, a zero byte before a set top
+ * bit, leading zeros dropped. */
+static void
+test_ecdsa_sig_der(void **state)
+{
+	const uint8_t r[] = { 0x00, 0x01 }, sv[] = { 0x00, 0x80 };
+	const uint8_t want[] = { 0x30, 0x07, 0x02, 0x01, 0x01, 0x02, 0x02,
+	    0x00, 0x80 };
+	unsigned char *der = NULL;
+	int n;
+
+	(void)state;
+	n = wid_ecdsa_sig_der(r, sizeof(r), sv, sizeof(sv), &der);
+	assert_int_equal(n, sizeof(want));
+	assert_memory_equal(der, want, sizeof(want));
+	OPENSSL_free(der);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ecdsa_sig_der),
 		cmocka_unit_test(test_ec_p256),
 		cmocka_unit_test(test_ec_p384),
 		cmocka_unit_test(test_ed25519),

@@ -14,7 +14,6 @@
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
-#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/rand.h>
@@ -289,8 +288,6 @@ x509_sign(struct wid_ca *ca, X509 *x, X509 **ret)
 	unsigned char *tbs = NULL, *algder = NULL, *sigder = NULL, *cert = NULL;
 	const unsigned char *q;
 	uint8_t rs[WID_SIG_MAX];
-	ECDSA_SIG *es = NULL;
-	BIGNUM *br = NULL, *bs = NULL;
 	size_t rslen, bitlen, body, off, total;
 	int tbslen, alglen, siglen, r = WID_E_CRYPTO;
 
@@ -303,13 +300,7 @@ x509_sign(struct wid_ca *ca, X509 *x, X509 **ret)
 	    &rslen)) != 0)
 		goto out;
 	r = WID_E_CRYPTO;
-	if ((es = ECDSA_SIG_new()) == NULL ||
-	    (br = BN_bin2bn(rs, 32, NULL)) == NULL ||
-	    (bs = BN_bin2bn(rs + 32, 32, NULL)) == NULL ||
-	    ECDSA_SIG_set0(es, br, bs) != 1)
-		goto out;
-	br = bs = NULL;
-	if ((siglen = i2d_ECDSA_SIG(es, &sigder)) <= 0 ||
+	if ((siglen = wid_ecdsa_sig_der(rs, 32, rs + 32, 32, &sigder)) <= 0 ||
 	    (alglen = i2d_X509_ALGOR(alg, &algder)) <= 0)
 		goto out;
 	bitlen = (size_t)siglen + 1;
@@ -347,9 +338,6 @@ out:
 	OPENSSL_free(algder);
 	OPENSSL_free(sigder);
 	free(cert);
-	BN_free(br);
-	BN_free(bs);
-	ECDSA_SIG_free(es);
 	return r;
 }
 

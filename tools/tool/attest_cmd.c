@@ -18,9 +18,7 @@
 #include "tool.h"
 
 #ifdef WID_HAVE_TPM
-#include <openssl/bn.h>
 #include <openssl/core_names.h>
-#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
@@ -29,6 +27,7 @@
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_tpm2_types.h>
 
+#include "wid/pubkey.h"
 #include "tpm.h"
 #include "tpm_policy.h"
 #endif
@@ -345,22 +344,15 @@ static int
 check_signature(const struct evidence *e, EVP_PKEY *ak)
 {
 	const TPMS_SIGNATURE_ECC *s = &e->sig.signature.ecdsa;
-	ECDSA_SIG *es = NULL;
-	BIGNUM *r = NULL, *sv = NULL;
 	EVP_MD_CTX *md = NULL;
 	unsigned char *der = NULL;
 	int dlen, ok = 0;
 
 	if (e->sig.sigAlg != TPM2_ALG_ECDSA || s->hash != TPM2_ALG_SHA256)
 		return 0;
-	if ((es = ECDSA_SIG_new()) == NULL ||
-	    (r = BN_bin2bn(s->signatureR.buffer, s->signatureR.size,
-	    NULL)) == NULL ||
-	    (sv = BN_bin2bn(s->signatureS.buffer, s->signatureS.size,
-	    NULL)) == NULL || !ECDSA_SIG_set0(es, r, sv))
-		goto out;
-	r = sv = NULL;
-	if ((dlen = i2d_ECDSA_SIG(es, &der)) <= 0 ||
+	if ((dlen = wid_ecdsa_sig_der(s->signatureR.buffer,
+	    s->signatureR.size, s->signatureS.buffer, s->signatureS.size,
+	    &der)) <= 0 ||
 	    (md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, ak) != 1)
 		goto out;
@@ -369,9 +361,6 @@ check_signature(const struct evidence *e, EVP_PKEY *ak)
  out:
 	OPENSSL_free(der);
 	EVP_MD_CTX_free(md);
-	ECDSA_SIG_free(es);
-	BN_free(r);
-	BN_free(sv);
 	return ok;
 }
 
