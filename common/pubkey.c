@@ -1,135 +1,146 @@
-/* common/pubkey.c: SPKI to OpenSSH line, PEM and fingerprint (see
- * wid/pubkey.h).  OpenSSL parses the SPKI and hands out the raw fields;
- * the SSH wire format is written here because it is four fields. */
+/* common/pubkey.c: SPKI parts, and from them the OpenSSH line, PEM and
+ * fingerprint (see wid/pubkey.h).  The SPKI is read with OpenSSL's ASN.1
+ * templates, never turned into an EVP_PKEY; the SSH wire format is
+ * written here because it is four fields. */
 #include "config.h"
 
 #include <limits.h>
 #include <string.h>
 
-#include <openssl/bio.h>
+#include <openssl/asn1.h>
 #include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "wid/buf.h"
 #include "wid/err.h"
 #include "wid/pubkey.h"
 
-/* SSH mpint of a non-negative BIGNUM. */
+/* The unsigned big-endian magnitude of a non-negative INTEGER, without
+ * leading zero bytes. */
 static int
-put_mpint(struct wid_buf *b, const BIGNUM *bn)
+get_uint(const ASN1_TYPE *v, uint8_t *out, size_t cap, size_t *ret_len)
 {
-	uint8_t tmp[1024];
+	const uint8_t *d;
 	int n;
 
-	if (BN_is_negative(bn) || BN_num_bytes(bn) > (int)sizeof(tmp))
-		return WID_E_UNSUPPORTED;
-	if ((n = BN_bn2bin(bn, tmp)) < 0)
-		return WID_E_CRYPTO;
-	wid_put_mpint(b, tmp, (size_t)n);
-	return 0;
-}
-
-static int
-parse_spki(const uint8_t *spki, size_t len, EVP_PKEY **ret_pkey)
-{
-	const unsigned char *p = spki;
-	EVP_PKEY *pkey;
-
-	*ret_pkey = NULL;
-	if (spki == NULL || len == 0 || len > LONG_MAX)
+	if (v == NULL || v->type != V_ASN1_INTEGER ||
+	    ASN1_STRING_type(v->value.integer) != V_ASN1_INTEGER)
 		return WID_E_BADARG;
-	if ((pkey = d2i_PUBKEY(NULL, &p, (long)len)) == NULL)
-		return WID_E_BADARG;
-	if (p != spki + len) {
-		EVP_PKEY_free(pkey);
-		return WID_E_BADARG;
+	d = ASN1_STRING_get0_data(v->value.integer);
+	n = ASN1_STRING_length(v->value.integer);
+	while (n > 0 && d[0] == 0) {
+		d++;
+		n--;
 	}
-	*ret_pkey = pkey;
-	return 0;
-}
-
-static int
-ec_blob(EVP_PKEY *pkey, struct wid_buf *b)
-{
-	char group[64];
-	uint8_t point[1 + 2 * 66];
-	const char *type, *curve;
-	size_t plen = 0;
-	int nid;
-
-	if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
-	    group, sizeof(group), NULL))
+	if (n <= 0)
+		return WID_E_BADARG;
+	if ((size_t)n > cap)
 		return WID_E_UNSUPPORTED;
-	nid = OBJ_txt2nid(group);
-	if (nid == NID_undef)
-		nid = EC_curve_nist2nid(group);
-	switch (nid) {
-	case NID_X9_62_prime256v1:
-		type = "ecdsa-sha2-nistp256";
-		curve = "nistp256";
-		break;
-	case NID_secp384r1:
-		type = "ecdsa-sha2-nistp384";
-		curve = "nistp384";
-		break;
-	case NID_secp521r1:
-		type = "ecdsa-sha2-nistp521";
-		curve = "nistp521";
-		break;
-	default:
-		return WID_E_UNSUPPORTED;
-	}
-	/* SSH wants the uncompressed point whatever the SPKI held. */
-	if (!EVP_PKEY_set_utf8_string_param(pkey,
-	    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "uncompressed") ||
-	    !EVP_PKEY_get_octet_string_param(pkey,
-	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof(point), &plen) ||
-	    plen == 0 || point[0] != 0x04)
-		return WID_E_CRYPTO;
-	wid_put_sshstr(b, type, strlen(type));
-	wid_put_sshstr(b, curve, strlen(curve));
-	wid_put_sshstr(b, point, plen);
+	memcpy(out, d, (size_t)n);
+	*ret_len = (size_t)n;
 	return 0;
 }
 
+/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } */
 static int
-ed25519_blob(EVP_PKEY *pkey, struct wid_buf *b)
+get_rsa(const uint8_t *der, int len, struct wid_spki *out)
 {
-	static const char type[] = "ssh-ed25519";
-	uint8_t raw[32];
-	size_t n = sizeof(raw);
+	const unsigned char *q = der;
+	ASN1_SEQUENCE_ANY *seq;
+	int r = WID_E_BADARG;
 
-	if (!EVP_PKEY_get_raw_public_key(pkey, raw, &n) || n != sizeof(raw))
-		return WID_E_CRYPTO;
-	wid_put_sshstr(b, type, sizeof(type) - 1);
-	wid_put_sshstr(b, raw, n);
-	return 0;
-}
-
-static int
-rsa_blob(EVP_PKEY *pkey, struct wid_buf *b)
-{
-	static const char type[] = "ssh-rsa";
-	BIGNUM *n = NULL, *e = NULL;
-	int r;
-
-	if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) ||
-	    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e)) {
-		r = WID_E_CRYPTO;
+	if ((seq = d2i_ASN1_SEQUENCE_ANY(NULL, &q, len)) == NULL)
+		return WID_E_BADARG;
+	if (q != der + len || sk_ASN1_TYPE_num(seq) != 2 ||
+	    (r = get_uint(sk_ASN1_TYPE_value(seq, 0), out->n, sizeof(out->n),
+	    &out->n_len)) != 0 ||
+	    (r = get_uint(sk_ASN1_TYPE_value(seq, 1), out->e, sizeof(out->e),
+	    &out->e_len)) != 0)
 		goto out;
-	}
-	wid_put_sshstr(b, type, sizeof(type) - 1);
-	if ((r = put_mpint(b, e)) != 0 || (r = put_mpint(b, n)) != 0)
-		goto out;
+	out->kind = WID_SPKI_RSA;
 	r = 0;
 out:
-	BN_free(n);
-	BN_free(e);
+	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+	return r;
+}
+
+/* SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier,
+ * subjectPublicKey BIT STRING } */
+int
+wid_spki_parse(const uint8_t *spki, size_t len, struct wid_spki *out)
+{
+	const unsigned char *der = spki, *q, *key;
+	ASN1_SEQUENCE_ANY *seq = NULL;
+	const ASN1_TYPE *a0, *a1;
+	X509_ALGOR *algor = NULL;
+	const ASN1_OBJECT *alg = NULL;
+	const void *pval = NULL;
+	int r = WID_E_BADARG, klen, ptype = V_ASN1_UNDEF, cnid = NID_undef;
+
+	if (out == NULL)
+		return WID_E_BADARG;
+	memset(out, 0, sizeof(*out));
+	if (spki == NULL || len == 0 || len > LONG_MAX ||
+	    (seq = d2i_ASN1_SEQUENCE_ANY(NULL, &der, (long)len)) == NULL ||
+	    der != spki + len || sk_ASN1_TYPE_num(seq) != 2)
+		goto out;
+	a0 = sk_ASN1_TYPE_value(seq, 0);
+	a1 = sk_ASN1_TYPE_value(seq, 1);
+	if (a0->type != V_ASN1_SEQUENCE || a1->type != V_ASN1_BIT_STRING)
+		goto out;
+	q = ASN1_STRING_get0_data(a0->value.sequence);
+	klen = ASN1_STRING_length(a0->value.sequence);
+	if ((algor = d2i_X509_ALGOR(NULL, &q, klen)) == NULL ||
+	    q != ASN1_STRING_get0_data(a0->value.sequence) + klen)
+		goto out;
+	/* Key bit strings have no unused bits. */
+	if ((a1->value.bit_string->flags & ASN1_STRING_FLAG_BITS_LEFT) &&
+	    (a1->value.bit_string->flags & 0x07) != 0)
+		goto out;
+	key = ASN1_STRING_get0_data(a1->value.bit_string);
+	klen = ASN1_STRING_length(a1->value.bit_string);
+	X509_ALGOR_get0(&alg, &ptype, &pval, algor);
+	if (ptype == V_ASN1_OBJECT)
+		cnid = OBJ_obj2nid(pval);
+	r = WID_E_UNSUPPORTED;
+	switch (OBJ_obj2nid(alg)) {
+	case NID_X9_62_id_ecPublicKey:
+		if (cnid != NID_X9_62_prime256v1 && cnid != NID_secp384r1 &&
+		    cnid != NID_secp521r1)
+			goto out;
+		if (klen != (cnid == NID_X9_62_prime256v1 ? 65 :
+		    cnid == NID_secp384r1 ? 97 : 133) || key[0] != 0x04) {
+			r = klen > 0 && (key[0] == 0x02 || key[0] == 0x03) ?
+			    WID_E_UNSUPPORTED : WID_E_BADARG;
+			goto out;
+		}
+		out->kind = WID_SPKI_EC;
+		out->curve = cnid;
+		break;
+	case NID_ED25519:
+		if (ptype != V_ASN1_UNDEF || klen != 32) {
+			r = WID_E_BADARG;
+			goto out;
+		}
+		out->kind = WID_SPKI_ED25519;
+		break;
+	case NID_rsaEncryption:
+		r = get_rsa(key, klen, out);
+		goto out;
+	default:
+		goto out;
+	}
+	memcpy(out->key, key, (size_t)klen);
+	out->key_len = (size_t)klen;
+	r = 0;
+out:
+	if (r != 0)
+		memset(out, 0, sizeof(*out));
+	X509_ALGOR_free(algor);
+	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
 	return r;
 }
 
@@ -138,41 +149,41 @@ static int
 make_blob(const uint8_t *spki, size_t len, uint8_t *out, size_t size,
           size_t *ret_len)
 {
-	EVP_PKEY *pkey = NULL;
+	struct wid_spki k;
 	struct wid_buf b;
+	const char *type, *curve;
 	int r;
 
 	*ret_len = 0;
 	if (out == NULL)
 		return WID_E_BADARG;
-	if ((r = parse_spki(spki, len, &pkey)) != 0)
-		goto out;
+	if ((r = wid_spki_parse(spki, len, &k)) != 0)
+		return r;
 	wid_buf_init(&b, out, size);
-	switch (EVP_PKEY_get_base_id(pkey)) {
-	case EVP_PKEY_EC:
-		r = ec_blob(pkey, &b);
+	switch (k.kind) {
+	case WID_SPKI_EC:
+		type = k.curve == NID_X9_62_prime256v1 ? "ecdsa-sha2-nistp256" :
+		    k.curve == NID_secp384r1 ? "ecdsa-sha2-nistp384" :
+		    "ecdsa-sha2-nistp521";
+		curve = type + strlen("ecdsa-sha2-");
+		wid_put_sshcstr(&b, type);
+		wid_put_sshcstr(&b, curve);
+		wid_put_sshstr(&b, k.key, k.key_len);
 		break;
-	case EVP_PKEY_ED25519:
-		r = ed25519_blob(pkey, &b);
-		break;
-	case EVP_PKEY_RSA:
-		r = rsa_blob(pkey, &b);
+	case WID_SPKI_ED25519:
+		wid_put_sshcstr(&b, "ssh-ed25519");
+		wid_put_sshstr(&b, k.key, k.key_len);
 		break;
 	default:
-		r = WID_E_UNSUPPORTED;
+		wid_put_sshcstr(&b, "ssh-rsa");
+		wid_put_mpint(&b, k.e, k.e_len);
+		wid_put_mpint(&b, k.n, k.n_len);
 		break;
 	}
-	if (r != 0)
-		goto out;
-	if (b.err != 0) {
-		r = WID_E_LIMIT;
-		goto out;
-	}
+	if (b.err != 0)
+		return WID_E_LIMIT;
 	*ret_len = b.len;
-	r = 0;
-out:
-	EVP_PKEY_free(pkey);
-	return r;
+	return 0;
 }
 
 int
@@ -224,40 +235,42 @@ wid_pubkey_ssh(const uint8_t *spki, size_t len, const char *comment,
 int
 wid_pubkey_pem(const uint8_t *spki, size_t len, char *out, size_t size)
 {
-	EVP_PKEY *pkey = NULL;
-	BIO *bio = NULL;
-	char *mem;
-	long n;
-	int r;
+	static const char head[] = "-----BEGIN PUBLIC KEY-----\n";
+	static const char tail[] = "-----END PUBLIC KEY-----\n";
+	EVP_ENCODE_CTX *ctx = NULL;
+	struct wid_spki k;
+	size_t need, pos;
+	int n, r;
 
 	if (out == NULL || size == 0)
 		return WID_E_BADARG;
 	out[0] = '\0';
-	if ((r = parse_spki(spki, len, &pkey)) != 0)
-		goto out;
-	if ((bio = BIO_new(BIO_s_mem())) == NULL) {
-		r = WID_E_NOMEM;
-		goto out;
-	}
-	if (!PEM_write_bio_PUBKEY(bio, pkey)) {
+	if ((r = wid_spki_parse(spki, len, &k)) != 0)
+		return r;
+	/* 64 base64 characters and a newline per 48 bytes. */
+	need = sizeof(head) - 1 + 4 * ((len + 2) / 3) + (len + 47) / 48 +
+	    sizeof(tail) - 1 + 1;
+	if (need > size || len > INT_MAX)
+		return WID_E_LIMIT;
+	if ((ctx = EVP_ENCODE_CTX_new()) == NULL)
+		return WID_E_NOMEM;
+	memcpy(out, head, sizeof(head) - 1);
+	pos = sizeof(head) - 1;
+	EVP_EncodeInit(ctx);
+	if (EVP_EncodeUpdate(ctx, (unsigned char *)out + pos, &n, spki,
+	    (int)len) != 1) {
 		r = WID_E_CRYPTO;
 		goto out;
 	}
-	n = BIO_get_mem_data(bio, &mem);
-	if (n <= 0) {
-		r = WID_E_CRYPTO;
-		goto out;
-	}
-	if ((size_t)n >= size) {
-		r = WID_E_LIMIT;
-		goto out;
-	}
-	memcpy(out, mem, (size_t)n);
-	out[n] = '\0';
+	pos += (size_t)n;
+	EVP_EncodeFinal(ctx, (unsigned char *)out + pos, &n);
+	pos += (size_t)n;
+	memcpy(out + pos, tail, sizeof(tail));
 	r = 0;
 out:
-	BIO_free(bio);
-	EVP_PKEY_free(pkey);
+	EVP_ENCODE_CTX_free(ctx);
+	if (r != 0)
+		out[0] = '\0';
 	return r;
 }
 

@@ -6,11 +6,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/asn1.h>
 #include <openssl/objects.h>
-#include <openssl/x509.h>
 
 #include "wid/proto.h"
+#include "wid/pubkey.h"
 #include "module.h"
 
 /* DER named-curve OIDs for CKA_EC_PARAMS. */
@@ -89,119 +88,46 @@ put_octets(struct wid_pub *p, const uint8_t *v, size_t n)
 	return 0;
 }
 
-/* The unsigned big-endian magnitude of a non-negative INTEGER, without
- * leading zero bytes. */
-static int
-put_uint(const ASN1_TYPE *v, uint8_t *out, size_t cap, size_t *ret_len)
-{
-	const uint8_t *d;
-	int n;
-
-	if (v == NULL || v->type != V_ASN1_INTEGER ||
-	    ASN1_STRING_type(v->value.integer) != V_ASN1_INTEGER)
-		return -1;
-	d = ASN1_STRING_get0_data(v->value.integer);
-	n = ASN1_STRING_length(v->value.integer);
-	while (n > 0 && d[0] == 0) {
-		d++;
-		n--;
-	}
-	if (n <= 0 || (size_t)n > cap)
-		return -1;
-	memcpy(out, d, (size_t)n);
-	*ret_len = (size_t)n;
-	return 0;
-}
-
-/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } */
-static int
-put_rsa(struct wid_pub *p, const uint8_t *der, int len, size_t bits)
-{
-	const unsigned char *q = der;
-	ASN1_SEQUENCE_ANY *seq;
-	int r = -1;
-
-	if ((seq = d2i_ASN1_SEQUENCE_ANY(NULL, &q, len)) == NULL)
-		return -1;
-	if (q != der + len || sk_ASN1_TYPE_num(seq) != 2 ||
-	    put_uint(sk_ASN1_TYPE_value(seq, 0), p->modulus,
-	    sizeof(p->modulus), &p->modulus_len) != 0 ||
-	    p->modulus_len != bits / 8 || (p->modulus[0] & 0x80) == 0 ||
-	    put_uint(sk_ASN1_TYPE_value(seq, 1), p->exponent,
-	    sizeof(p->exponent), &p->exponent_len) != 0)
-		goto out;
-	r = 0;
-out:
-	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
-	return r;
-}
-
-/* Decomposes the SPKI once: the EC point / Ed25519 key as a DER OCTET
- * STRING, or the RSA modulus and exponent, checked against the key type.
- * SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier,
- * subjectPublicKey BIT STRING } is read with plain ASN.1 templates
- * (d2i_ASN1_SEQUENCE_ANY, d2i_X509_ALGOR): no key object is built, so the
- * result does not depend on the providers or engines of the host program
- * (inside `openssl -engine pkcs11` building an EVP_PKEY fails) and costs
- * no decoder fetch in a cold process. */
+/* Decomposes the SPKI once (wid_spki_parse: ASN.1 templates only, no
+ * key object, so nothing depends on the host program's providers or
+ * engines): the EC point / Ed25519 key as a DER OCTET STRING, or the RSA
+ * modulus and exponent, checked against the key type. */
 static int
 decompose(struct wid_key *k)
 {
 	struct wid_pub *p = &k->pub;
 	const struct wid_task *t = &k->task;
-	const unsigned char *der = t->spki, *q;
-	ASN1_SEQUENCE_ANY *seq = NULL;
-	const ASN1_TYPE *a0, *a1;
-	X509_ALGOR *algor = NULL;
-	const ASN1_OBJECT *alg = NULL;
-	const void *pval = NULL;
-	const uint8_t *key;
-	int r = -1, klen, ptype = V_ASN1_UNDEF, anid, cnid = NID_undef;
+	struct wid_spki s;
+	int r = -1;
 
 	if (p->done != 0)
 		return p->done > 0 ? 0 : -1;
-	if ((seq = d2i_ASN1_SEQUENCE_ANY(NULL, &der, t->spki_len)) == NULL ||
-	    der != t->spki + t->spki_len || sk_ASN1_TYPE_num(seq) != 2)
+	if (wid_spki_parse(t->spki, t->spki_len, &s) != 0)
 		goto out;
-	a0 = sk_ASN1_TYPE_value(seq, 0);
-	a1 = sk_ASN1_TYPE_value(seq, 1);
-	if (a0->type != V_ASN1_SEQUENCE || a1->type != V_ASN1_BIT_STRING)
-		goto out;
-	q = ASN1_STRING_get0_data(a0->value.sequence);
-	klen = ASN1_STRING_length(a0->value.sequence);
-	if ((algor = d2i_X509_ALGOR(NULL, &q, klen)) == NULL ||
-	    q != ASN1_STRING_get0_data(a0->value.sequence) + klen)
-		goto out;
-	/* Key bit strings have no unused bits. */
-	if ((a1->value.bit_string->flags & ASN1_STRING_FLAG_BITS_LEFT) &&
-	    (a1->value.bit_string->flags & 0x07) != 0)
-		goto out;
-	key = ASN1_STRING_get0_data(a1->value.bit_string);
-	klen = ASN1_STRING_length(a1->value.bit_string);
-	X509_ALGOR_get0(&alg, &ptype, &pval, algor);
-	anid = OBJ_obj2nid(alg);
-	if (ptype == V_ASN1_OBJECT)
-		cnid = OBJ_obj2nid(pval);
 	switch (t->key_type) {
 	case WID_KEY_EC_P256:
 	case WID_KEY_EC_P384:
-		if (anid != NID_X9_62_id_ecPublicKey ||
-		    cnid != (t->key_type == WID_KEY_EC_P256 ?
-		    NID_X9_62_prime256v1 : NID_secp384r1) ||
-		    klen != (t->key_type == WID_KEY_EC_P256 ? 65 : 97) ||
-		    key[0] != 0x04 || put_octets(p, key, (size_t)klen) != 0)
+		if (s.kind != WID_SPKI_EC || s.curve !=
+		    (t->key_type == WID_KEY_EC_P256 ? NID_X9_62_prime256v1 :
+		    NID_secp384r1) || put_octets(p, s.key, s.key_len) != 0)
 			goto out;
 		break;
 	case WID_KEY_ED25519:
-		if (anid != NID_ED25519 || ptype != V_ASN1_UNDEF ||
-		    klen != 32 || put_octets(p, key, (size_t)klen) != 0)
+		if (s.kind != WID_SPKI_ED25519 ||
+		    put_octets(p, s.key, s.key_len) != 0)
 			goto out;
 		break;
 	case WID_KEY_RSA2048:
 	case WID_KEY_RSA3072:
-		if (anid != NID_rsaEncryption || put_rsa(p, key, klen,
-		    t->key_type == WID_KEY_RSA2048 ? 2048 : 3072) != 0)
+		if (s.kind != WID_SPKI_RSA || s.n_len !=
+		    (t->key_type == WID_KEY_RSA2048 ? 256u : 384u) ||
+		    (s.n[0] & 0x80) == 0 || s.n_len > sizeof(p->modulus) ||
+		    s.e_len > sizeof(p->exponent))
 			goto out;
+		memcpy(p->modulus, s.n, s.n_len);
+		p->modulus_len = s.n_len;
+		memcpy(p->exponent, s.e, s.e_len);
+		p->exponent_len = s.e_len;
 		break;
 	default:
 		goto out;
@@ -211,8 +137,6 @@ out:
 	p->done = r == 0 ? 1 : -1;
 	if (r != 0)
 		wid_dbg("task %s: cannot decompose its public key", t->id);
-	X509_ALGOR_free(algor);
-	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
 	return r;
 }
 

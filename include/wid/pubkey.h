@@ -19,6 +19,28 @@
 /* "SHA256:" + 43 base64 characters + NUL. */
 #define WID_FINGERPRINT_LEN 51
 
+enum wid_spki_kind { WID_SPKI_EC = 1, WID_SPKI_ED25519, WID_SPKI_RSA };
+
+/* The parts of a SubjectPublicKeyInfo.  Read with plain ASN.1 templates:
+ * no key object is built, so the result does not depend on the providers
+ * or engines of the host program (inside `openssl -engine pkcs11`
+ * building an EVP_PKEY fails) and a cold process pays no decoder fetch. */
+struct wid_spki {
+	int kind;                    /* enum wid_spki_kind */
+	int curve;                   /* EC: NID_X9_62_prime256v1,
+	                              * NID_secp384r1 or NID_secp521r1 */
+	uint8_t key[1 + 2 * 66];     /* EC: the uncompressed point;
+	                              * Ed25519: the 32-byte key */
+	size_t key_len;
+	uint8_t n[1024], e[64];      /* RSA: modulus and exponent, big-endian,
+	                              * no leading zero bytes */
+	size_t n_len, e_len;
+};
+
+/* Fills *out from the DER SPKI (no trailing bytes).  WID_E_UNSUPPORTED
+ * for another key type or curve, or a compressed EC point. */
+int wid_spki_parse(const uint8_t *spki, size_t len, struct wid_spki *out);
+
 /* The RFC 4253/5656/8709 public key blob: string type, then for ECDSA
  * string curve + string Q, for Ed25519 string key, for RSA mpint e +
  * mpint n. */

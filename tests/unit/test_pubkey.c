@@ -198,8 +198,21 @@ check_pem(const uint8_t *spki, size_t len)
 	assert_int_equal((size_t)n, len);
 	assert_memory_equal(der, spki, len);
 	OPENSSL_free(der);
-	EVP_PKEY_free(back);
 	BIO_free(bio);
+	/* Byte for byte what OpenSSL writes. */
+	{
+		char *mem;
+		long m;
+
+		bio = BIO_new(BIO_s_mem());
+		assert_non_null(bio);
+		assert_int_equal(PEM_write_bio_PUBKEY(bio, back), 1);
+		m = BIO_get_mem_data(bio, &mem);
+		assert_int_equal((size_t)m, strlen(pem));
+		assert_memory_equal(mem, pem, (size_t)m);
+		BIO_free(bio);
+	}
+	EVP_PKEY_free(back);
 	/* Too small: an error and an empty string. */
 	assert_int_equal(wid_pubkey_pem(spki, len, pem, 20), WID_E_LIMIT);
 	assert_string_equal(pem, "");
@@ -382,6 +395,23 @@ test_rejects(void **state)
 	len = spki_of(pkey, &spki);
 	assert_int_equal(wid_pubkey_ssh(spki, len, NULL, out, sizeof(out)),
 	    WID_E_UNSUPPORTED);
+	OPENSSL_free(spki);
+	EVP_PKEY_free(pkey);
+	/* A compressed point: wid's agent never makes one. */
+	pkey = genkey("EC", "P-256", 0);
+	assert_int_equal(EVP_PKEY_set_utf8_string_param(pkey,
+	    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "compressed"), 1);
+	len = spki_of(pkey, &spki);
+	assert_int_equal(len, 59);           /* 33-byte point */
+	assert_int_equal(wid_pubkey_ssh(spki, len, NULL, out, sizeof(out)),
+	    WID_E_UNSUPPORTED);
+	OPENSSL_free(spki);
+	EVP_PKEY_free(pkey);
+	/* P-521 has an SSH name. */
+	pkey = genkey("EC", "P-521", 0);
+	len = spki_of(pkey, &spki);
+	assert_int_equal(wid_pubkey_ssh(spki, len, NULL, out, sizeof(out)), 0);
+	assert_true(strncmp(out, "ecdsa-sha2-nistp521 ", 20) == 0);
 	OPENSSL_free(spki);
 	EVP_PKEY_free(pkey);
 	/* Ed448 has no SSH form here. */
