@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # tests/fuzz/gen-corpus.py: writes the seed inputs of the agent, attrs,
-# duration and policy targets under tests/fuzz/corpus/ (the audit seeds
+# duration, spki and policy targets under tests/fuzz/corpus/ (the audit seeds
 # are real logs written by the agent's audit code; request and reply seeds
 # were written by hand).  Run from the source tree: python3 gen-corpus.py
 import os
@@ -128,3 +128,18 @@ small = {
 }
 for name, text in small.items():
     put(name, 'policy', text.encode())
+
+# ---- spki: one SPKI per key type wid makes, plus a compressed point
+for name, gen in {
+    'ec-p256': 'openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256',
+    'ec-p384': 'openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384',
+    'ed25519': 'openssl genpkey -algorithm ED25519',
+    'rsa2048': 'openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048',
+}.items():
+    put(name, 'spki', subprocess.run(
+        ['sh', '-c', gen + ' 2>/dev/null | openssl pkey -pubout -outform DER'],
+        check=True, capture_output=True).stdout)
+put('ec-compressed', 'spki', subprocess.run(
+    ['sh', '-c', 'openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 '
+     '2>/dev/null | openssl pkey -pubout -outform DER -ec_conv_form compressed'],
+    check=True, capture_output=True).stdout)

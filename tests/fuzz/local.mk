@@ -5,9 +5,10 @@
 #
 # Targets: request and reply decoders, the agent's whole request path
 # (wid_handle over a real task table and soft keys), the policy parser,
-# the audit verifier, the module's attribute templates, duration parsing.
+# the audit verifier, the module's attribute templates, duration parsing,
+# SPKI parsing and the public key forms.
 FUZZ_TARGETS = fuzz_request fuzz_reply fuzz_agent fuzz_policy fuzz_audit \
-	fuzz_attrs fuzz_duration
+	fuzz_attrs fuzz_duration fuzz_spki
 FUZZ_COMMON_SRC = $(filter %.c,$(libwidcommon_la_SOURCES))
 FUZZ_AGENT_SRC = $(filter %.c,$(libwidagent_la_SOURCES) $(libwidgov_la_SOURCES))
 FUZZ_GOV_SRC = $(filter %.c,$(libwidgov_la_SOURCES))
@@ -23,7 +24,7 @@ REPLAY_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir) -I$(top_srcdir)/tools/agent \
 check_PROGRAMS += tests/fuzz/replay_request tests/fuzz/replay_reply \
 	tests/fuzz/replay_agent tests/fuzz/replay_policy \
 	tests/fuzz/replay_audit tests/fuzz/replay_attrs \
-	tests/fuzz/replay_duration
+	tests/fuzz/replay_duration tests/fuzz/replay_spki
 tests_fuzz_replay_request_SOURCES = tests/fuzz/fuzz_request.c tests/fuzz/driver.c
 tests_fuzz_replay_request_LDADD = libwidcommon.la $(CRYPTO_LIBS)
 tests_fuzz_replay_reply_SOURCES = tests/fuzz/fuzz_reply.c tests/fuzz/driver.c
@@ -47,6 +48,8 @@ tests_fuzz_replay_attrs_LDADD = libwidmodule.la libwidcommon.la \
 	$(CRYPTO_LIBS) -lpthread
 tests_fuzz_replay_duration_SOURCES = tests/fuzz/fuzz_duration.c tests/fuzz/driver.c
 tests_fuzz_replay_duration_LDADD = libwidcommon.la
+tests_fuzz_replay_spki_SOURCES = tests/fuzz/fuzz_spki.c tests/fuzz/driver.c
+tests_fuzz_replay_spki_LDADD = libwidcommon.la $(CRYPTO_LIBS)
 TESTS += tests/fuzz/replay.sh
 EXTRA_DIST += tests/fuzz/replay.sh tests/fuzz/corpus tests/fuzz/gen-corpus.py
 
@@ -66,6 +69,8 @@ fuzz:
 	$(CLANG) $(FUZZ_CFLAGS) -o tests/fuzz/fuzz_reply $$s/tests/fuzz/fuzz_reply.c \
 		$(addprefix $$s/,$(FUZZ_COMMON_SRC)) $(CRYPTO_LIBS); \
 	$(CLANG) $(FUZZ_CFLAGS) -o tests/fuzz/fuzz_duration $$s/tests/fuzz/fuzz_duration.c \
+		$(addprefix $$s/,$(FUZZ_COMMON_SRC)) $(CRYPTO_LIBS); \
+	$(CLANG) $(FUZZ_CFLAGS) -o tests/fuzz/fuzz_spki $$s/tests/fuzz/fuzz_spki.c \
 		$(addprefix $$s/,$(FUZZ_COMMON_SRC)) $(CRYPTO_LIBS); \
 	$(CLANG) $(FUZZ_CFLAGS) -o tests/fuzz/fuzz_policy $$s/tests/fuzz/fuzz_policy.c \
 		$(addprefix $$s/,$(FUZZ_GOV_SRC) $(FUZZ_COMMON_SRC)) \

@@ -3,6 +3,6 @@
 # through its target, built without libFuzzer.
 set -eu
 b=${WID_BUILDDIR:?}; s=${WID_SRCDIR:?}
-for c in request reply agent policy audit attrs duration; do
+for c in request reply agent policy audit attrs duration spki; do
 	"$b/tests/fuzz/replay_$c" "$s/tests/fuzz/corpus/$c"
 done
