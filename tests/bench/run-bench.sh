@@ -32,7 +32,7 @@ SECS=2
 REPEAT=3
 COLD_N=21
 MAX_TASKS=10000
-PROBE_N=20
+PROBE_N=60
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) SECS=0.3; REPEAT=1; COLD_N=5; MAX_TASKS=1000; PROBE_N=5 ;;
