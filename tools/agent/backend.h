@@ -42,7 +42,8 @@ struct wid_backend_ops {
 	 * is not set.  Soft: an Ed25519 (SSH) or P-256 (X.509) key in agent
 	 * memory, never kept across restarts.  TPM: a P-256 key persistent
 	 * in the TPM, kept across agent restarts and reboots.  Used with
-	 * spki(), sign() and destroy() like a task key. */
+	 * spki(), sign() and destroy() like a task key.  NULL: the backend
+	 * holds no CA keys (CA_INIT is refused). */
 	int (*ca_key)(void *state, unsigned which, int create, void **ret_key);
 	/* Optional (NULL: nothing is kept): stores / loads the X.509 CA
 	 * certificate (DER) next to the CA key, so that it survives like

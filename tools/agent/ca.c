@@ -476,6 +476,8 @@ load_inlock(struct wid_ca *ca, int64_t now)
 	size_t i;
 	int r, bad = 0;
 
+	if (ca->ops->ca_key == NULL)
+		return 0;                /* a backend without CA keys */
 	for (i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
 		if ((r = ca->ops->ca_key(ca->bstate, which[i], 0, &key)) != 0 ||
 		    (key != NULL &&
@@ -502,6 +504,10 @@ wid_ca_init(struct wid_ca *ca, unsigned bits, int64_t now,
 		    (which[i] == WID_CA_SSH ? ca->ssh_key : ca->x509_key) !=
 		    NULL)
 			continue;
+		if (ca->ops->ca_key == NULL) {
+			r = WID_E_UNSUPPORTED;
+			goto out;
+		}
 		if ((r = ca->ops->ca_key(ca->bstate, which[i], 1, &key)) != 0)
 			goto out;
 		if (key == NULL) {

@@ -130,8 +130,8 @@ op_sign(struct wid_agent *a, const struct wid_caller *who,
  * the reason when refused. */
 static int
 default_principals_ok(struct wid_agent *a, const struct wid_caller *who,
-                   const struct wid_start_req *req, char *reason,
-                   size_t rlen)
+                      const struct wid_start_req *req, char *reason,
+                      size_t rlen)
 {
 	struct policy *p;
 	char user[WID_NAME_MAX + 1], bad[WID_NAME_MAX + 1];

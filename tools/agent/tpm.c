@@ -288,7 +288,7 @@ srk_inlock(struct tpm_state *st)
 /* Writes len bytes at off of the NV index tr, in chunks. */
 int
 tpm_nv_write_inlock(struct tpm_state *st, ESYS_TR tr, uint16_t off,
-                const uint8_t *data, size_t len)
+                    const uint8_t *data, size_t len)
 {
 	TPM2B_MAX_NV_BUFFER b;
 	size_t n;
@@ -325,8 +325,8 @@ nv_write_meta_inlock(struct tpm_state *st, uint32_t epoch, uint64_t horizon)
 /* Opens the NV index at `handle`, defining it (zero-filled) if missing;
  * refuses an index with other attributes or size. */
 int
-tpm_nv_open_inlock(struct tpm_state *st, TPM2_HANDLE handle, TPMA_NV attrs,
-               uint16_t size, ESYS_TR *ret_tr)
+tpm_nv_open_inlock(struct tpm_state *st, TPM2_HANDLE handle,
+                   TPMA_NV attrs, uint16_t size, ESYS_TR *ret_tr)
 {
 	static const uint8_t zero[TPM_NV_MAX_LEN];
 	TPM2B_NV_PUBLIC tmpl = { 0 }, *pub = NULL;
@@ -394,8 +394,8 @@ tpm_nv_open_inlock(struct tpm_state *st, TPM2_HANDLE handle, TPMA_NV attrs,
 }
 
 int
-tpm_nv_read_inlock(struct tpm_state *st, ESYS_TR tr, uint16_t off, uint16_t size,
-               uint8_t *out)
+tpm_nv_read_inlock(struct tpm_state *st, ESYS_TR tr, uint16_t off,
+                   uint16_t size, uint8_t *out)
 {
 	TPM2B_MAX_NV_BUFFER *b = NULL;
 	uint16_t n;
