@@ -24,6 +24,9 @@ PY=/usr/bin/python3
 now_ns() { date +%s%N; }
 rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"; }
 nfds() { ls "/proc/$1/fd" | wc -l; }
+# fds_back: the agent holds no more descriptors than before (counted anew
+# on every call, so wait_for really waits).
+fds_back() { [ "$(nfds "$AGENT_PID")" -le "$fd0" ]; }
 # latency LABEL N: prints p11fault's summary, fails on error
 latency()
 {
@@ -99,7 +102,7 @@ while [ $i -lt 20 ]; do
 	i=$((i + 1))
 done
 kill -0 "$AGENT_PID" || fail "agent died after clients were killed"
-wait_for 5 test "$(nfds "$AGENT_PID")" -le "$fd0" ||
+wait_for 5 fds_back ||
     fail "agent fds: $fd0 before, $(nfds "$AGENT_PID") after 40 killed clients"
 latency f2 200
 rss1=$(rss_kb "$AGENT_PID")
@@ -133,7 +136,8 @@ with=$(p99) withm=$(med)
 pass "1000 idle connections: median $basem -> $withm us, p99 $base -> $with us, RSS $rss0 -> $rss1 kB"
 echo "fault: 1000 idle connections (uid $IDLE_UID) | $(cat "$T/idle/ready") | others: CKR_OK, median $basem -> $withm us, p99 $base -> $with us | RSS $rss0 -> $rss1 kB"
 stop_pid $IDLE
-wait_for 5 test "$(nfds "$AGENT_PID")" -le "$fd0" || fail "idle fds not released"
+wait_for 5 fds_back ||
+    fail "idle fds not released: $fd0 before, $(nfds "$AGENT_PID") after"
 
 # ---- 4. one byte per second -------------------------------------------
 perl -MIO::Socket::UNIX -MTime::HiRes=time -e '
