@@ -2,6 +2,9 @@
  * (see wid/proto.h for the wire format). */
 #include "config.h"
 
+#include <errno.h>
+#include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "wid/err.h"
@@ -504,4 +507,28 @@ wid_op_name(int op)
 	if (op <= 0 || op >= WID_OP__MAX)
 		return "?";
 	return names[op];
+}
+
+int
+wid_uid_parse(const char *s, uint32_t *ret_uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	unsigned long v;
+	char *end;
+
+	if (s == NULL || s[0] == '\0')
+		return -1;
+	if (s[0] >= '0' && s[0] <= '9') {
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (errno != 0 || *end != '\0' || v >= WID_UID_NONE)
+			return -1;
+		*ret_uid = (uint32_t)v;
+		return 0;
+	}
+	if (getpwnam_r(s, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+		return -1;
+	*ret_uid = (uint32_t)pw.pw_uid;
+	return 0;
 }

@@ -269,5 +269,8 @@ const char *wid_key_type_name(int type);      /* "ec-p256", ...; NULL if bad */
 int wid_key_type_parse(const char *name);     /* WID_KEY_NONE if unknown */
 const char *wid_state_name(int state);        /* "active", ...; "?" if bad */
 const char *wid_op_name(int op);
+/* A uid given as a number (below WID_UID_NONE) or a user name (resolved
+ * with getpwnam_r); 0, or -1 when it is neither. */
+int wid_uid_parse(const char *s, uint32_t *ret_uid);
 
 #endif

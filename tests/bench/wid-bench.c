@@ -61,6 +61,7 @@
 #include "wid/client.h"
 #include "wid/err.h"
 #include "wid/proto.h"
+#include "wid/pubkey.h"
 
 #define MAX_THREADS 64
 #define ATTR_MAX 1024
@@ -294,8 +295,6 @@ verify_sig(const struct job *j, const uint8_t *sig, size_t sig_len,
 {
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_MD_CTX *mctx = NULL;
-	ECDSA_SIG *es = NULL;
-	BIGNUM *r = NULL, *s = NULL;
 	unsigned char *der = NULL;
 	int der_len, ok = 0;
 
@@ -307,15 +306,9 @@ verify_sig(const struct job *j, const uint8_t *sig, size_t sig_len,
 		goto out;
 	}
 	if (j->mech == MECH_ECDSA && raw_ecdsa) {
-		if (sig_len == 0 || sig_len % 2 != 0)
-			goto out;
-		r = BN_bin2bn(sig, (int)sig_len / 2, NULL);
-		s = BN_bin2bn(sig + sig_len / 2, (int)sig_len / 2, NULL);
-		if (r == NULL || s == NULL || (es = ECDSA_SIG_new()) == NULL ||
-		    !ECDSA_SIG_set0(es, r, s))
-			goto out;
-		r = s = NULL;
-		if ((der_len = i2d_ECDSA_SIG(es, &der)) <= 0)
+		if (sig_len == 0 || sig_len % 2 != 0 ||
+		    (der_len = wid_ecdsa_sig_der(sig, sig_len / 2,
+		    sig + sig_len / 2, sig_len / 2, &der)) <= 0)
 			goto out;
 		sig = der;
 		sig_len = (size_t)der_len;
@@ -332,11 +325,28 @@ verify_sig(const struct job *j, const uint8_t *sig, size_t sig_len,
 		ERR_clear_error();
 	EVP_MD_CTX_free(mctx);
 	EVP_PKEY_CTX_free(ctx);
-	ECDSA_SIG_free(es);
-	BN_free(r);
-	BN_free(s);
 	OPENSSL_free(der);
 	return ok;
+}
+
+/* Every mode checks its first signature before timing anything: --flip
+ * corrupts it first (the run must then fail).  0, or 2 on a bad
+ * signature; prints the verify line either way. */
+static int
+check_first(const struct opts *o, const struct job *j, uint8_t *sig,
+    size_t sig_len, int raw_ecdsa)
+{
+	int ok;
+
+	if (o->flip)
+		sig[sig_len / 2] ^= 0x01;
+	ok = verify_sig(j, sig, sig_len, raw_ecdsa);
+	if (!ok)
+		fprintf(stderr, "wid-bench: %s %s: BAD SIGNATURE\n", o->label,
+		    mech_names[o->mech]);
+	printf("BENCH module=%s mode=verify mech=%s ok=%d\n", o->label,
+	    mech_names[o->mech], ok);
+	return ok ? 0 : 2;
 }
 
 /* ---- PKCS#11 ---- */
@@ -770,18 +780,9 @@ bench_module(const struct opts *o)
 		fprintf(stderr, "wid-bench: %s: C_Sign: 0x%lx\n", o->label, rv);
 		goto out;
 	}
-	if (o->flip)
-		sig[sl / 2] ^= 0x01;
-	if (!verify_sig(&j, sig, sl, 1)) {
-		fprintf(stderr, "wid-bench: %s %s: BAD SIGNATURE\n", o->label,
-		    mech_names[o->mech]);
-		printf("BENCH module=%s mode=verify mech=%s ok=0\n", o->label,
-		    mech_names[o->mech]);
-		rc = 2;
+	if ((rc = check_first(o, &j, sig, sl, 1)) != 0)
 		goto out;
-	}
-	printf("BENCH module=%s mode=verify mech=%s ok=1\n", o->label,
-	    mech_names[o->mech]);
+	rc = 1;
 	for (i = 0; i < o->threads; i++) {
 		w[i].m = &m;
 		w[i].j = &j;
@@ -845,15 +846,13 @@ bench_openssl(const struct opts *o)
 	/* The floor is checked like the modules: sign twice with one
 	 * context (the loop reuses it) and verify the second signature. */
 	if (ossl_sign_one(&w[0], sig, &sl) != 0 ||
-	    (sl = sizeof(sig), ossl_sign_one(&w[0], sig, &sl)) != 0 ||
-	    !verify_sig(&j, sig, sl, 0)) {
-		fprintf(stderr, "wid-bench: openssl %s: BAD SIGNATURE\n",
-		    mech_names[o->mech]);
-		rc = 2;
+	    (sl = sizeof(sig), ossl_sign_one(&w[0], sig, &sl)) != 0) {
+		ossl_fail("sign");
 		goto out;
 	}
-	printf("BENCH module=%s mode=verify mech=%s ok=1\n", o->label,
-	    mech_names[o->mech]);
+	if ((rc = check_first(o, &j, sig, sl, 0)) != 0)
+		goto out;
+	rc = 1;
 	if (run_rounds(o, w) != 0)
 		goto out;
 	rc = 0;
@@ -1210,17 +1209,8 @@ bench_esys_policy(const struct opts *o)
 		fprintf(stderr, "wid-bench: esys-policy: sign failed\n");
 		goto out;
 	}
-	if (o->flip)
-		sig[sl / 2] ^= 0x01;
-	if (!verify_sig(&j, sig, sl, 1)) {
-		fprintf(stderr, "wid-bench: esys-policy %s: BAD SIGNATURE\n",
-		    mech_names[o->mech]);
-		rc = 2;
-		goto out;
-	}
-	printf("BENCH module=%s mode=verify mech=%s ok=1\n", o->label,
-	    mech_names[o->mech]);
-	rc = run_rounds(&o1, w) == 0 ? 0 : 1;
+	if ((rc = check_first(o, &j, sig, sl, 1)) == 0)
+		rc = run_rounds(&o1, w) == 0 ? 0 : 1;
  out:
 	free(w[0].lat);
 	EVP_PKEY_free(j.pub);
@@ -1263,17 +1253,8 @@ bench_esys(const struct opts *o)
 		fprintf(stderr, "wid-bench: esys: Esys_Sign failed\n");
 		goto out;
 	}
-	if (o->flip)
-		sig[sl / 2] ^= 0x01;
-	if (!verify_sig(&j, sig, sl, 1)) {
-		fprintf(stderr, "wid-bench: esys %s: BAD SIGNATURE\n",
-		    mech_names[o->mech]);
-		rc = 2;
-		goto out;
-	}
-	printf("BENCH module=%s mode=verify mech=%s ok=1\n", o->label,
-	    mech_names[o->mech]);
-	rc = run_rounds(&o1, w) == 0 ? 0 : 1;
+	if ((rc = check_first(o, &j, sig, sl, 1)) == 0)
+		rc = run_rounds(&o1, w) == 0 ? 0 : 1;
  out:
 	free(w[0].lat);
 	EVP_PKEY_free(j.pub);

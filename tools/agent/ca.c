@@ -561,6 +561,26 @@ x509_ca(struct wid_ca *ca, X509 **ret_cert)
 	return *ret_cert != NULL ? 0 : WID_E_UNSUPPORTED;
 }
 
+int
+wid_ca_missing(unsigned bits, char *reason, size_t rlen)
+{
+	int ssh = (bits & WID_CA_SSH) != 0;
+
+	snprintf(reason, rlen, "no %s CA: run 'wid-tool ca init %s' first",
+	    ssh ? "OpenSSH" : "X.509", ssh ? "--ssh" : "--x509");
+	return WID_E_UNSUPPORTED;
+}
+
+/* A certificate covers the task's lifetime, which must be a window. */
+static int
+window_ok(const struct wid_task *task, char *reason, size_t rlen)
+{
+	if (task->created >= 0 && task->expires > task->created)
+		return 0;
+	snprintf(reason, rlen, "task %s has no validity window", task->id);
+	return WID_E_BADARG;
+}
+
 /* "TYPE BASE64[ COMMENT]" of a binary SSH blob that starts with its type
  * string. */
 static int
@@ -739,17 +759,11 @@ wid_ca_issue_ssh(struct wid_ca *ca, const struct wid_task *task,
 
 	out[0] = '\0';
 	if ((key = ssh_key(ca)) == NULL) {
-		snprintf(reason, rlen, "no OpenSSH CA: run 'wid-tool ca init "
-		    "--ssh' first");
-		r = WID_E_UNSUPPORTED;
+		r = wid_ca_missing(WID_CA_SSH, reason, rlen);
 		goto out;
 	}
-	if (task->created < 0 || task->expires <= task->created) {
-		snprintf(reason, rlen, "task %s has no validity window",
-		    task->id);
-		r = WID_E_BADARG;
+	if ((r = window_ok(task, reason, rlen)) != 0)
 		goto out;
-	}
 	if ((cert = malloc(SSH_CERT_MAX)) == NULL ||
 	    (plist = malloc(WID_PRINCIPALS_MAX + 4 * PRINCIPALS_MAX_COUNT)) ==
 	    NULL) {
@@ -877,17 +891,11 @@ wid_ca_issue_x509(struct wid_ca *ca, const struct wid_task *task,
 
 	*ret_len = 0;
 	if (x509_ca(ca, &cacert) != 0) {
-		snprintf(reason, rlen, "no X.509 CA: run 'wid-tool ca init "
-		    "--x509' first");
-		r = WID_E_UNSUPPORTED;
+		r = wid_ca_missing(WID_CA_X509, reason, rlen);
 		goto out;
 	}
-	if (task->created < 0 || task->expires <= task->created) {
-		snprintf(reason, rlen, "task %s has no validity window",
-		    task->id);
-		r = WID_E_BADARG;
+	if ((r = window_ok(task, reason, rlen)) != 0)
 		goto out;
-	}
 	r = WID_E_CRYPTO;
 	if ((pk = d2i_PUBKEY(NULL, &der, task->spki_len)) == NULL ||
 	    der != task->spki + task->spki_len ||

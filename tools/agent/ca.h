@@ -59,6 +59,10 @@ int wid_ca_init(struct wid_ca *ca, unsigned bits, int64_t now,
                 unsigned *ret_created);
 /* The WID_CA_* bits whose keys exist. */
 unsigned wid_ca_bits(struct wid_ca *ca);
+/* The refusal for a missing CA key (bits: the WID_CA_* missing; the
+ * OpenSSH one named first): WID_E_UNSUPPORTED, and in reason the
+ * `ca init` to run. */
+int wid_ca_missing(unsigned bits, char *reason, size_t rlen);
 
 /* "ssh-ed25519 BASE64 wid-ca@HOST", for TrustedUserCAKeys. */
 int wid_ca_ssh_pubkey(struct wid_ca *ca, char *out, size_t size);

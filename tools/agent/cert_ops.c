@@ -172,12 +172,9 @@ wid_cert_issue(struct wid_agent *a, const struct wid_caller *who,
 	reason[0] = '\0';
 	if ((ca = get_ca(a)) == NULL)
 		r = WID_E_NOMEM;
-	else if ((missing = ca_missing(ca, flags)) != 0) {
-		snprintf(reason, rlen, "no %s CA: run 'wid-tool ca init %s' "
-		    "first", (missing & WID_CA_SSH) != 0 ? "OpenSSH" : "X.509",
-		    (missing & WID_CA_SSH) != 0 ? "--ssh" : "--x509");
-		r = WID_E_UNSUPPORTED;
-	} else
+	else if ((missing = ca_missing(ca, flags)) != 0)
+		r = wid_ca_missing(missing, reason, rlen);
+	else
 		r = wid_tasks_defer_certs(&a->tasks, task->serial, flags,
 		    req->principals);
 	if (r != 0)

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,28 +132,6 @@ get_key_types(struct parse *p, const yaml_node_t *v, uint32_t *ret)
 }
 
 static int
-parse_uid(const char *s, uint32_t *ret)
-{
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-	char *end;
-	unsigned long v;
-
-	if (s[0] >= '0' && s[0] <= '9') {
-		errno = 0;
-		v = strtoul(s, &end, 10);
-		if (errno != 0 || *end != '\0' || v >= WID_UID_NONE)
-			return -1;
-		*ret = (uint32_t)v;
-		return 0;
-	}
-	if (getpwnam_r(s, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
-		return -1;
-	*ret = (uint32_t)pw.pw_uid;
-	return 0;
-}
-
-static int
 get_uids(struct parse *p, const yaml_node_t *v, struct wid_config *c)
 {
 	yaml_node_item_t *it;
@@ -170,7 +147,7 @@ get_uids(struct parse *p, const yaml_node_t *v, struct wid_config *c)
 		if (n == NULL)
 			return fail(p, v, "allow_uids: bad list");
 		if (s == NULL || s[0] == '\0' ||
-		    parse_uid(s, &c->allow_uids[c->n_allow_uids]) != 0)
+		    wid_uid_parse(s, &c->allow_uids[c->n_allow_uids]) != 0)
 			return fail(p, n, "allow_uids: '%s' is not a uid or "
 			    "user name", s == NULL ? "" : s);
 		if (++c->n_allow_uids == WID_CONF_ALLOW_UIDS_MAX &&

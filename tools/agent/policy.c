@@ -8,7 +8,6 @@
 #include <fnmatch.h>
 #include <grp.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -441,9 +440,9 @@ add_group(struct ctx *c, yaml_node_t *n, struct idset *s)
 static int
 add_user(struct ctx *c, yaml_node_t *n, bool numeric, uint32_t **v, size_t *nv)
 {
-	const struct passwd *pw;
 	const char *s;
 	uint64_t id;
+	uint32_t uid;
 
 	if ((s = scalar(c, n, numeric ? "uid" : "user")) == NULL)
 		return -1;
@@ -451,9 +450,9 @@ add_user(struct ctx *c, yaml_node_t *n, bool numeric, uint32_t **v, size_t *nv)
 		return append_id(c, v, nv, (uint32_t)id);
 	if (numeric)
 		return perr(c, &n->start_mark, "bad uid '%s'", s);
-	if ((pw = getpwnam(s)) == NULL)
+	if (wid_uid_parse(s, &uid) != 0)
 		return perr(c, &n->start_mark, "unknown user '%s'", s);
-	return append_id(c, v, nv, (uint32_t)pw->pw_uid);
+	return append_id(c, v, nv, uid);
 }
 
 static int

@@ -2,8 +2,6 @@
  * user: usage errors and hints, and uid arguments. */
 #include "config.h"
 
-#include <errno.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,25 +29,4 @@ tool_usage_error(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 	tool_usage_hint(cmd);
 	return TOOL_EXIT_USAGE;
-}
-
-int
-tool_parse_uid(const char *s, uint32_t *ret_uid)
-{
-	struct passwd *pw;
-	unsigned long v;
-	char *end;
-
-	if (s[0] >= '0' && s[0] <= '9') {
-		errno = 0;
-		v = strtoul(s, &end, 10);
-		if (errno != 0 || *end != '\0' || v >= WID_UID_NONE)
-			return -1;
-		*ret_uid = (uint32_t)v;
-		return 0;
-	}
-	if ((pw = getpwnam(s)) == NULL)
-		return -1;
-	*ret_uid = (uint32_t)pw->pw_uid;
-	return 0;
 }

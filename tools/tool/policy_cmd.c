@@ -81,7 +81,7 @@ policy_check(struct tool *t, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", check_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_AS:
-			if (tool_parse_uid(optarg, &req.uid) != 0)
+			if (wid_uid_parse(optarg, &req.uid) != 0)
 				return usage_err("--as: not a uid or user",
 				    optarg);
 			break;

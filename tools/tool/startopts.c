@@ -159,7 +159,7 @@ tool_start_opts_parse(int argc, char **argv, int for_exec,
 			strcpy(o->req.requested_by, arg);
 			break;
 		case OPT_EXECUTOR_UID:
-			if (tool_parse_uid(arg, &o->req.executor_uid) != 0)
+			if (wid_uid_parse(arg, &o->req.executor_uid) != 0)
 				return tool_usage_error(cmd, "invalid --executor-uid "
 				    "'%s' (a uid or a user name)", arg);
 			break;

@@ -132,7 +132,6 @@ void tool_usage_hint(const char *cmd);
 int tool_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* A uid given as a number or a user name; -1 if neither. */
-int tool_parse_uid(const char *s, uint32_t *ret_uid);
 
 /* Governance (approve.c, policy_cmd.c, audit_cmd.c). */
 /* agentconn.c: sends the request built in t->conn.buf (0, a transport
