@@ -90,17 +90,12 @@ say "checks: expired certificate refused by sshd itself, key still alive"
 # certificate of c1 (10 minutes) has expired, while the agent (real clock)
 # still signs with c1's key.
 SSH_PORT1=$SSH_PORT
-SSH_PORT=$(free_port)
-: >"$T/sshd-late.log"
-# libfaketime preloaded directly, so that $! is sshd itself (the
+# libfaketime preloaded directly, so that the PID is sshd itself (the
 # faketime(1) wrapper forks, and stopping it would orphan sshd).
-LD_PRELOAD="$LIBFAKETIME" FAKETIME='+20m' \
-    /usr/sbin/sshd -D -e -f "$T/sshd/sshd_config" \
-    -p "$SSH_PORT" >>"$T/sshd-late.log" 2>&1 &
-LATE_PID=$!
-track "$LATE_PID"
-wait_for 10 grep -q "Server listening on 127.0.0.1 port $SSH_PORT" \
-    "$T/sshd-late.log" || fail "late sshd did not start"
+start_server "$T/sshd-late.log" "Server listening on 127.0.0.1 port" \
+    sshd_exec LD_PRELOAD="$LIBFAKETIME" FAKETIME='+20m'
+SSH_PORT=$PORT
+LATE_PID=$SERVER_PID
 export WID_TASK=c1
 expect_error "sshd past the deadline: refused" -- \
     ssh_cert "$T/c1.pub" "$T/c1-cert.pub"

@@ -65,31 +65,23 @@ openssl x509 -req -in "$T/server.csr" -CA "$T/sca.pem" -CAkey "$T/sca.key" \
     -CAcreateserial -days 1 -extfile "$T/server.ext" -out "$T/server.pem" \
     2>/dev/null || fail "server certificate"
 
-# start_tls NAME [s_server options]: s_server requiring a client
-# certificate from the wid CA.  Sets TLS_PORT, TLS_PID.
+# s_server_exec [s_server options]: s_server on $PORT requiring a client
+# certificate from the wid CA.
+s_server_exec()
+{
+	exec openssl s_server -accept "127.0.0.1:$PORT" -Verify 1 \
+	    -verify_return_error -CAfile "$T/wid-ca.pem" \
+	    -cert "$T/server.pem" -key "$T/server.key" -www "$@"
+}
+
+# start_tls NAME [s_server options]: sets TLS_PORT, TLS_PID.
 start_tls()
 {
 	_name=$1
 	shift
-	_try=0
-	while [ $_try -lt 5 ]; do
-		TLS_PORT=$(free_port)
-		: >"$T/$_name.log"
-		openssl s_server -accept "127.0.0.1:$TLS_PORT" -Verify 1 \
-		    -verify_return_error -CAfile "$T/wid-ca.pem" \
-		    -cert "$T/server.pem" -key "$T/server.key" -www "$@" \
-		    </dev/null >>"$T/$_name.log" 2>&1 &
-		TLS_PID=$!
-		if wait_for 10 grep -q "ACCEPT" "$T/$_name.log" &&
-		    kill -0 "$TLS_PID" 2>/dev/null; then
-			track "$TLS_PID"
-			return 0
-		fi
-		kill "$TLS_PID" 2>/dev/null
-		wait "$TLS_PID" 2>/dev/null
-		_try=$((_try + 1))
-	done
-	fail "s_server did not start"
+	start_server "$T/$_name.log" "ACCEPT" s_server_exec "$@"
+	TLS_PORT=$PORT
+	TLS_PID=$SERVER_PID
 }
 
 engine_conf "$T/openssl.cnf"
@@ -153,19 +145,7 @@ expect_rc 0 "curl --cert-type ENG: certificate from the token too" -- \
 expect_grep "$T/out" "s_server" "curl (certificate from the token) got the page"
 
 # p11-kit as gnutls sees it: only wid.module, in a private mount namespace.
-mkdir -p "$T/modules" "$T/empty"
-printf 'module: %s\n' "$WID_MODULE" >"$T/modules/wid.module"
-in_ns()
-{
-	unshare -m sh -c '
-	    mount --bind "$0/modules" /usr/share/p11-kit/modules || exit 97
-	    if [ -d /etc/pkcs11/modules ]; then
-		mount --bind "$0/empty" /etc/pkcs11/modules || exit 97
-	    fi
-	    exec "$@"' "$T" "$@"
-}
-in_ns true 2>"$T/ns.err" ||
-    skip "no private mount namespace here (unshare -m, mount --bind): $(cat "$T/ns.err")"
+p11kit_private
 
 say "checks: gnutls p11tool and gnutls-cli"
 expect_rc 0 "p11tool --list-all" -- in_ns p11tool --list-all "pkcs11:token=wid"

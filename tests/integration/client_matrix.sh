@@ -57,8 +57,7 @@ p11mech()
 # ---- one function per client: cell_CLIENT KT ID -> exit status ----
 login_ok()
 {
-	_fp=$(ssh-keygen -l -f "$T/$1.pub" | awk '{print $2}')
-	grep "Accepted publickey for $SSH_USER " "$T/sshd.log" | grep -q -F " $_fp"
+	sshd_logged "$T/$1.pub"
 }
 
 cell_ssh_pkcs11()

@@ -394,6 +394,67 @@ free_port()
 	done
 }
 
+# start_server LOG READY FUNC [ARGS...]: a server on a free loopback port.
+# FUNC ARGS must exec the server listening on $PORT (exec, so that the PID
+# is the server's); its output goes to LOG (emptied first); it is ready
+# when LOG matches the grep pattern READY.  A port taken meanwhile means
+# another try (5 at most).  Sets PORT and SERVER_PID; the server is
+# tracked (stopped by PID at exit).
+start_server()
+{
+	_log=$1 _ready=$2
+	shift 2
+	_try=0
+	while [ $_try -lt 5 ]; do
+		PORT=$(free_port)
+		: >"$_log"
+		"$@" </dev/null >>"$_log" 2>&1 &
+		SERVER_PID=$!
+		if wait_for 10 grep -q "$_ready" "$_log" &&
+		    kill -0 "$SERVER_PID" 2>/dev/null; then
+			track "$SERVER_PID"
+			return 0
+		fi
+		kill "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null
+		_try=$((_try + 1))
+	done
+	cat "$_log" >&2
+	fail "$1 did not start ($_log)"
+}
+
+# p11kit_private: p11-kit (as root it reads only the system module
+# folders) will see wid alone: the shipped conf/wid.module, naming the
+# module by its build path, is bind-mounted over /usr/share/p11-kit/modules
+# in a private mount namespace; /etc/pkcs11/modules is hidden.  Nothing on
+# the host changes.  Run commands there with in_ns CMD...
+p11kit_private()
+{
+	need unshare
+	need_root
+	mkdir -p "$T/modules" "$T/empty"
+	sed "s|^module:.*|module: $WID_MODULE|" "$WID_SRCDIR/conf/wid.module" \
+	    >"$T/modules/wid.module" || fail "conf/wid.module"
+	in_ns true 2>"$T/ns.err" ||
+	    fail "no private mount namespace as root (unshare -m, mount --bind): $(cat "$T/ns.err")"
+}
+
+in_ns()
+{
+	unshare -m sh -c '
+	    mount --bind "$0/modules" /usr/share/p11-kit/modules || exit 97
+	    if [ -d /etc/pkcs11/modules ]; then
+		mount --bind "$0/empty" /etc/pkcs11/modules || exit 97
+	    fi
+	    exec "$@"' "$T" "$@"
+}
+
+# sshd_exec [ENV=VALUE...]: our sshd on $PORT in the foreground.
+sshd_exec()
+{
+	exec env "$@" /usr/sbin/sshd -D -e -f "$T/sshd/sshd_config" -p "$PORT"
+}
+
 # start_sshd: sshd on 127.0.0.1:SSH_PORT with a private host key and
 # config, trusting $SSH_AK (AuthorizedKeysFile), letting in $SSH_USER.
 # As root the login user is a dedicated non-root user (widtest); as
@@ -438,24 +499,30 @@ EOF
 	    printf '%s\n' "$SSHD_EXTRA" >>"$T/sshd/sshd_config"
 	/usr/sbin/sshd -t -f "$T/sshd/sshd_config" 2>"$T/sshd-t.err" ||
 	    { cat "$T/sshd-t.err" >&2; fail "sshd -t rejects the config"; }
-	_try=0
-	while [ $_try -lt 5 ]; do
-		SSH_PORT=$(free_port)
-		: >"$T/sshd.log"
-		/usr/sbin/sshd -D -e -f "$T/sshd/sshd_config" -p "$SSH_PORT" \
-		    >>"$T/sshd.log" 2>&1 &
-		SSHD_PID=$!
-		if wait_for 10 grep -q "Server listening on 127.0.0.1 port $SSH_PORT" "$T/sshd.log" \
-		    && kill -0 "$SSHD_PID" 2>/dev/null; then
-			track "$SSHD_PID"
-			say "sshd pid $SSHD_PID on 127.0.0.1:$SSH_PORT for $SSH_USER"
-			return 0
-		fi
-		kill "$SSHD_PID" 2>/dev/null
-		wait "$SSHD_PID" 2>/dev/null
-		_try=$((_try + 1))
-	done
-	fail "sshd did not start"
+	start_server "$T/sshd.log" "Server listening on 127.0.0.1 port" \
+	    sshd_exec
+	SSH_PORT=$PORT
+	SSHD_PID=$SERVER_PID
+	say "sshd pid $SSHD_PID on 127.0.0.1:$SSH_PORT for $SSH_USER"
+}
+
+# sshd_logged PUBFILE [PATTERN]: sshd's log has a login with exactly this
+# key (and a line matching PATTERN, e.g. a signature algorithm).
+sshd_logged()
+{
+	_fp=$(ssh-keygen -l -f "$1" | awk '{print $2}')
+	[ -n "$_fp" ] || fail "no fingerprint for $1"
+	grep "Accepted publickey for $SSH_USER " "$T/sshd.log" |
+	    grep -F " $_fp" | grep -q -e "${2:-}"
+}
+
+# accepted_with PUBFILE [PATTERN]: as sshd_logged, a check that passes or
+# fails the test.
+accepted_with()
+{
+	sshd_logged "$@" ||
+	    { cat "$T/sshd.log"; fail "sshd did not log a ${2:-} login with $_fp"; }
+	pass "sshd accepted the key $_fp ${2:-}"
 }
 
 # ssh_cmd [ssh options...]: the ssh client against our sshd, no user

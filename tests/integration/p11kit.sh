@@ -22,22 +22,8 @@ PROXY=$(pkg-config --variable=proxy_module p11-kit-1 2>/dev/null)
 [ -n "$PROXY" ] || fail "p11-kit-proxy.so not installed (package p11-kit, scripts/deps.sh)"
 
 # The shipped file, with the module named by its build path instead of the
-# install path; every other line as shipped.
-mkdir -p "$T/modules" "$T/empty"
-sed "s|^module:.*|module: $WID_MODULE|" "$CONF" >"$T/modules/wid.module"
-
-# in_ns CMD...: run CMD where p11-kit sees only wid.module.
-in_ns()
-{
-	unshare -m sh -c '
-	    mount --bind "$0/modules" /usr/share/p11-kit/modules || exit 97
-	    if [ -d /etc/pkcs11/modules ]; then
-		mount --bind "$0/empty" /etc/pkcs11/modules || exit 97
-	    fi
-	    exec "$@"' "$T" "$@"
-}
-in_ns true 2>"$T/ns.err" ||
-    skip "no private mount namespace here (unshare -m, mount --bind): $(cat "$T/ns.err")"
+# install path; every other line as shipped (in_ns CMD... runs there).
+p11kit_private
 
 start_agent
 ID=it-p11kit-$$
@@ -79,10 +65,7 @@ for id in "$ID" "$RSA"; do
 	    -o IdentityFile="$T/$id.pub" -p "$SSH_PORT" \
 	    "$SSH_USER@127.0.0.1" "echo logged-in-as-\$(id -un)"
 	expect_grep "$T/out" "^logged-in-as-$SSH_USER\$" "ssh ran the remote command ($id)"
-	_fp=$(ssh-keygen -l -f "$T/$id.pub" | awk '{print $2}')
-	grep "Accepted publickey for $SSH_USER " "$T/sshd.log" | grep -q -F " $_fp" ||
-	    fail "sshd did not log a login with $id's key $_fp"
-	pass "sshd accepted $id's key $_fp"
+	accepted_with "$T/$id.pub"
 done
 
 task_end "$ID"

@@ -45,16 +45,6 @@ ssh_p11_any()
 	    "$SSH_USER@127.0.0.1" "echo logged-in-as-\$(id -un)"
 }
 
-# accepted_with PUBFILE: sshd's log shows a login with exactly this key.
-accepted_with()
-{
-	_fp=$(ssh-keygen -l -f "$1" | awk '{print $2}')
-	[ -n "$_fp" ] || fail "no fingerprint for $1"
-	grep "Accepted publickey for $SSH_USER " "$T/sshd.log" | grep -q -F " $_fp" ||
-	    { cat "$T/sshd.log"; fail "sshd did not log a login with $_fp"; }
-	pass "sshd accepted the task key $_fp"
-}
-
 say "checks: headline: wid-tool exec with no agent running (embedded agent), ECDSA"
 # No agent at the default path ($XDG_RUNTIME_DIR/wid/agent.sock): exec
 # must start its own.

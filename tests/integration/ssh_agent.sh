@@ -29,18 +29,6 @@ ssh_agent_login()
 	    "$SSH_USER@127.0.0.1" "echo logged-in-as-\$(id -un)"
 }
 
-# accepted_with PUBFILE [ALG]: sshd logged a login with exactly this key
-# (and this signature algorithm).
-accepted_with()
-{
-	_fp=$(ssh-keygen -l -f "$1" | awk '{print $2}')
-	[ -n "$_fp" ] || fail "no fingerprint for $1"
-	grep "Accepted publickey for $SSH_USER " "$T/sshd.log" |
-	    grep -F " $_fp" | grep -q -e "${2:-}" ||
-	    { cat "$T/sshd.log"; fail "sshd did not log a ${2:-} login with $_fp"; }
-	pass "sshd accepted the task key $_fp ${2:-}"
-}
-
 say "checks: empty agent"
 expect_rc 1 "ssh-add -L with no task (exit 1: no identities)" -- as_agent ssh-add -L
 expect_grep "$T/out" "no identities" "ssh-add says the agent has no identities"

@@ -81,10 +81,7 @@ for id in "$EC" "$RSA"; do
 	    "$SSH_USER@127.0.0.1" "echo logged-in-as-\$(id -un)"
 	unset WID_TASK
 	expect_grep "$T/out" "logged-in-as-$SSH_USER" "ssh ran the command as $SSH_USER"
-	_fp=$(ssh-keygen -l -f "$T/$id.pub" | awk '{print $2}')
-	grep "Accepted publickey for $SSH_USER " "$T/sshd.log" | grep -q -F " $_fp" ||
-	    fail "sshd did not log a login with $_fp"
-	pass "sshd accepted TPM key $_fp"
+	accepted_with "$T/$id.pub"
 done
 
 say "checks: attestation evidence verifies; any changed byte does not"
