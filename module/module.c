@@ -28,12 +28,19 @@ struct wid_state wid_g = {
 static CK_FUNCTION_LIST wid_functions;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
+/* Forks this process went through (counted in the child).  A child
+ * knows it is one by this, as p11-kit does, instead of a getpid() system
+ * call in every function: the state C_Initialize made belongs to the
+ * parent when the count has moved since. */
+static unsigned forks;
+
 /* In a forked child the mutex may be held (and the condition waited on)
  * by a thread that does not exist there; fresh ones let the child call
  * C_Initialize. */
 static void
 atfork_child(void)
 {
+	forks++;
 	pthread_mutex_init(&wid_g.lock, NULL);
 	pthread_cond_init(&wid_g.cond, NULL);
 }
@@ -47,7 +54,7 @@ atfork_register(void)
 static int
 ready_inlock(void)
 {
-	return wid_g.initialized && wid_g.pid == getpid();
+	return wid_g.initialized && wid_g.forks == forks;
 }
 
 /* Frees everything; in a forked child the inherited sockets are closed
@@ -177,6 +184,7 @@ wid_C_Initialize(CK_VOID_PTR init_args)
 		wid_g.sock_path[0] = '\0';
 	}
 	wid_g.pid = getpid();
+	wid_g.forks = forks;
 	wid_g.initialized = 1;
 	/* Connect only: keys are listed when a search asks for them.  No
 	 * agent is not an error: the token is absent until one answers. */
