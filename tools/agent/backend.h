@@ -21,6 +21,10 @@ enum wid_backend_id {
 
 struct wid_backend_ops {
 	const char *name;                 /* "soft", "tpm" */
+	/* 1: sign() computes in this process in microseconds (no device,
+	 * no disk); the server then serves a signature without waking a
+	 * second worker to watch the sockets meanwhile. */
+	int sign_in_memory;
 	/* conf: backend-specific string (the TPM's TCTI), may be NULL. */
 	int (*open)(const char *conf, void **ret_state);
 	void (*close)(void *state);

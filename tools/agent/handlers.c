@@ -257,6 +257,27 @@ op_status(struct wid_agent *a, struct wid_buf *in, struct wid_buf *out)
 }
 
 int
+wid_handle_quick(const struct wid_agent *a, const uint8_t *msg, size_t len,
+                 int ssh)
+{
+	if (wid_gov_active(a) || !a->tasks.ops->sign_in_memory)
+		return 0;
+	if (ssh)   /* lists and signs; everything else is refused */
+		return 1;
+	if (len < 2)
+		return 1;
+	switch (msg[1]) {   /* the op byte: wid_req_decode_hdr */
+	case WID_OP_LIST:
+	case WID_OP_SIGN:
+	case WID_OP_STATUS:
+	case WID_OP_CERT_GET:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
 wid_handle(struct wid_agent *a, const struct wid_caller *who,
            int caller_pidfd, const uint8_t *msg, size_t len,
            struct wid_buf *out)

@@ -19,6 +19,16 @@ int wid_handle(struct wid_agent *a, const struct wid_caller *who,
                int caller_pidfd, const uint8_t *msg, size_t len,
                struct wid_buf *out);
 
+/* 1 when the request (msg, len: as for wid_handle; ssh: an ssh-agent
+ * protocol message) is answered from memory in microseconds: listing,
+ * status, a certificate, or a signature by a backend that signs in
+ * memory with no policy to record it.  Anything else may wait for the
+ * disk, the TPM or key generation.  A hint for the server's workers,
+ * never a check: a malformed message is "quick" and refused by the
+ * handler. */
+int wid_handle_quick(const struct wid_agent *a, const uint8_t *msg,
+                     size_t len, int ssh);
+
 /* The one signing path, shared by WID_OP_SIGN and the ssh-agent socket
  * (sshagent.c): visibility, state, deadline, counters, and every check
  * or record a signature needs.  On failure logs the denial and writes

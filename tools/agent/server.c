@@ -39,11 +39,12 @@
 #define EV_WAKE 4u
 #define EV_LISTEN_SSH 5u
 
-/* Requests served per epoll event, then the connection is re-armed (level
- * triggered: it fires again at once when more is there).  Clients send
- * one request and wait, so trying to read a second one would cost a
- * recvmsg that finds nothing on every request. */
-#define REQS_PER_TURN 1
+/* Bytes read ahead per recvmsg: a whole request usually (a signature
+ * request is under 200 bytes), so the header and the body take one system
+ * call.  What follows the request in them is the start of the next one,
+ * from the same sender (the kernel does not merge the bytes of two
+ * senders into one read). */
+#define CONN_IN_MAX 512
 
 /* After serving a request, one worker at a time keeps polling epoll
  * without sleeping for this long: the next request of a client that signs
@@ -53,6 +54,31 @@
  * worker skip the next 1, 2, 4 ... SPIN_BACKOFF_MAX chances to spin. */
 #define SPIN_NS 50000ull
 #define SPIN_BACKOFF_MAX 256u
+
+/* Who watches the sockets.  The kernel wakes a worker asleep in
+ * epoll_wait for every event, even while another one polls, and on a VM
+ * that wake-up costs more than an ECDSA signature.  So only as many
+ * workers watch as the load needs; the others are parked on a condition
+ * variable, off epoll's wait queue:
+ *  - the first worker watches, the others start parked;
+ *  - a worker about to serve something slow (wid_handle_quick says no:
+ *    disk, TPM, key generation; expiry; a process exit) while nobody
+ *    else watches wakes a parked one first;
+ *  - a worker that finds another connection's request already waiting
+ *    right after serving one (two clients at once) wakes a parked one
+ *    while nobody else watches;
+ *  - a worker that served PARK_LONELY events in a row while no other one
+ *    was serving parks, if another one still watches (one request at a
+ *    time needs one worker).
+ * No timeouts: arming a timer for every wait costs a VM exit.  A worker
+ * parks only while another one watches, so at worst an event waits for
+ * one quick request to be served. */
+#define PARK_LONELY 64
+/* A worker is alone once it served ALONE_AFTER events in a row with no
+ * other one serving and every other one parked: it then waits for its
+ * client's next request on the client's socket (await_next). */
+#define ALONE_AFTER 8
+#define CONN_SPIN_NS 20000ull
 
 struct wid_conn_state {
 	int fd;
@@ -66,6 +92,9 @@ struct wid_conn_state {
 	uint8_t *body;                /* exactly body_len bytes */
 	uint32_t body_len, body_got;
 	struct ucred cred;            /* of the bytes of this frame */
+	uint8_t in[CONN_IN_MAX];      /* read ahead, in[in_off..in_len) unused */
+	uint16_t in_off, in_len;
+	struct ucred in_cred;         /* of the bytes in in[] */
 	uint8_t *out;                 /* unsent reply */
 	size_t out_len, out_off;
 	struct wid_conn_state *prev, *next;
@@ -73,6 +102,9 @@ struct wid_conn_state {
 
 struct worker {
 	struct wid_server *s;
+	int parked;                   /* starts parked: not the first */
+	int alone;                    /* serving one client at a time */
+	unsigned await_skip, await_backoff;   /* await_next */
 	uint8_t msg[WID_MSG_MAX];     /* replies are built here */
 };
 
@@ -267,6 +299,7 @@ conn_free(struct wid_conn_state *c)
 	wid_peer_clear(&c->peer);
 	if (c->body != NULL)
 		OPENSSL_clear_free(c->body, c->body_len);
+	OPENSSL_cleanse(c->in, c->in_len);
 	free(c->out);
 	free(c);
 }
@@ -430,16 +463,38 @@ send_frame_error(int fd)
 		return;
 }
 
+/* Fills the read-ahead buffer (empty) with one recvmsg. */
+static int
+read_more(struct wid_conn_state *c)
+{
+	ssize_t r;
+	int have;
+
+	OPENSSL_cleanse(c->in, c->in_len);
+	c->in_off = c->in_len = 0;
+	r = recv_cred(c->fd, c->in, sizeof(c->in), &c->in_cred, &have);
+	if (r < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ?
+		    FRAME_AGAIN : FRAME_CLOSE;
+	if (r == 0)
+		return FRAME_CLOSE;
+	if (!have) {   /* should not happen with SO_PASSCRED */
+		c->in_cred.pid = (pid_t)c->pid;
+		c->in_cred.uid = c->uid;
+		c->in_cred.gid = c->gid;
+	}
+	c->in_len = (uint16_t)r;
+	return FRAME_DONE;
+}
+
 /* Reads what is available of the current frame. */
 static int
 read_frame(struct wid_conn_state *c)
 {
 	for (;;) {
-		struct ucred cred;
 		uint8_t *dst;
-		size_t want;
-		ssize_t r;
-		int have;
+		size_t want, n;
+		int r;
 
 		if (c->hdr_got < WID_HDR_LEN) {
 			dst = c->hdr + c->hdr_got;
@@ -450,30 +505,27 @@ read_frame(struct wid_conn_state *c)
 			dst = c->body + c->body_got;
 			want = c->body_len - c->body_got;
 		}
-		r = recv_cred(c->fd, dst, want, &cred, &have);
-		if (r < 0)
-			return (errno == EAGAIN || errno == EWOULDBLOCK) ?
-			    FRAME_AGAIN : FRAME_CLOSE;
-		if (r == 0)
-			return FRAME_CLOSE;
-		if (!have) {   /* should not happen with SO_PASSCRED */
-			cred.pid = (pid_t)c->pid;
-			cred.uid = c->uid;
-			cred.gid = c->gid;
-		}
+		if (c->in_off == c->in_len && (r = read_more(c)) != FRAME_DONE)
+			return r;
 		/* Every byte of one request must come from one sender. */
 		if (!c->have_cred) {
-			c->cred = cred;
+			c->cred = c->in_cred;
 			c->have_cred = 1;
-		} else if (c->cred.pid != cred.pid || c->cred.uid != cred.uid ||
-		    c->cred.gid != cred.gid) {
+		} else if (c->cred.pid != c->in_cred.pid ||
+		    c->cred.uid != c->in_cred.uid ||
+		    c->cred.gid != c->in_cred.gid) {
 			wid_warn("request bytes from two senders (pid %d and "
 			    "%d) on one connection: closing",
-			    (int)c->cred.pid, (int)cred.pid);
+			    (int)c->cred.pid, (int)c->in_cred.pid);
 			return FRAME_CLOSE;
 		}
+		n = (size_t)(c->in_len - c->in_off);
+		if (n > want)
+			n = want;
+		memcpy(dst, c->in + c->in_off, n);
+		c->in_off += (uint16_t)n;
 		if (c->hdr_got < WID_HDR_LEN) {
-			c->hdr_got += (uint8_t)r;
+			c->hdr_got += (uint8_t)n;
 			if (c->hdr_got == WID_HDR_LEN) {
 				uint32_t len;
 
@@ -492,7 +544,7 @@ read_frame(struct wid_conn_state *c)
 				c->body_got = 0;
 			}
 		} else
-			c->body_got += (uint32_t)r;
+			c->body_got += (uint32_t)n;
 	}
 }
 
@@ -598,11 +650,96 @@ serve_frame(struct worker *w, struct wid_conn_state *c)
 	return 0;
 }
 
+/* ---- who watches (see PARK_LONELY) ---- */
+
+/* Wakes one parked worker, counted as watching from now on. */
+static void
+unpark_one(struct wid_server *s)
+{
+	pthread_mutex_lock(&s->park_lock);
+	if (atomic_load(&s->asleep) > 0) {
+		atomic_fetch_sub(&s->asleep, 1);
+		atomic_fetch_add(&s->watching, 1);
+		s->wakes++;
+		pthread_cond_signal(&s->park_cv);
+	}
+	pthread_mutex_unlock(&s->park_lock);
+}
+
+/* Called by a worker serving an event: makes sure another one watches. */
+static void
+ensure_watcher(struct wid_server *s)
+{
+	if (atomic_load(&s->watching) == 0)
+		unpark_one(s);
+}
+
+/* The calling watcher parks unless it is the only one.  Returns 1 when
+ * woken (watching again), 0 at once when it may not park. */
+static int
+park(struct wid_server *s)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&s->park_lock);
+	n = atomic_load(&s->watching);
+	do {
+		if (n < 2) {
+			pthread_mutex_unlock(&s->park_lock);
+			return 0;
+		}
+	} while (!atomic_compare_exchange_weak(&s->watching, &n, n - 1));
+	atomic_fetch_add(&s->asleep, 1);
+	while (s->wakes == 0 && !atomic_load(&s->stop))
+		pthread_cond_wait(&s->park_cv, &s->park_lock);
+	if (s->wakes > 0)
+		s->wakes--;
+	pthread_mutex_unlock(&s->park_lock);
+	return 1;
+}
+
+/* Alone, a worker waits CONN_SPIN_NS for the next request of the client
+ * it just answered, on that client's socket: a client signing in a loop
+ * sends it within microseconds, and reading it at once saves re-arming
+ * the socket in epoll and the wait there.  A wait that catches nothing
+ * makes the worker skip the next 1, 2, 4 ... SPIN_BACKOFF_MAX chances,
+ * so a client that signs now and then costs no spinning.  1: bytes
+ * arrived. */
+static int
+await_next(struct worker *w, struct wid_conn_state *c)
+{
+	uint64_t until;
+
+	if (w->await_skip > 0) {
+		w->await_skip--;
+		return 0;
+	}
+	until = wid_now_boot() + CONN_SPIN_NS;
+	for (;;) {
+		switch (read_more(c)) {
+		case FRAME_DONE:
+			w->await_backoff = 0;
+			return 1;
+		case FRAME_CLOSE:
+			return 0;   /* seen again by the next read */
+		default:
+			break;
+		}
+		if (wid_now_boot() >= until)
+			break;
+		sched_yield();   /* the client may share this core */
+	}
+	w->await_backoff = w->await_backoff == 0 ? 1 :
+	    w->await_backoff < SPIN_BACKOFF_MAX ? 2 * w->await_backoff :
+	    SPIN_BACKOFF_MAX;
+	w->await_skip = w->await_backoff;
+	return 0;
+}
+
 static void
 conn_event(struct worker *w, struct wid_conn_state *c, uint32_t events)
 {
 	struct wid_server *s = w->s;
-	int i;
 
 	if (events & EPOLLERR)
 		goto close;
@@ -620,7 +757,9 @@ conn_event(struct worker *w, struct wid_conn_state *c, uint32_t events)
 	}
 	if (c->close_after)
 		goto close;
-	for (i = 0; i < REQS_PER_TURN; i++) {
+	/* One request, and the next ones already read ahead: epoll does
+	 * not report bytes that left the socket. */
+	do {
 		switch (read_frame(c)) {
 		case FRAME_AGAIN:
 			conn_rearm(s, c, EPOLLIN);
@@ -630,6 +769,8 @@ conn_event(struct worker *w, struct wid_conn_state *c, uint32_t events)
 		default:
 			break;
 		}
+		if (!wid_handle_quick(s->agent, c->body, c->body_len, c->ssh))
+			ensure_watcher(s);
 		if (serve_frame(w, c) != 0)
 			goto close;
 		if (pending_out(c)) {
@@ -638,7 +779,7 @@ conn_event(struct worker *w, struct wid_conn_state *c, uint32_t events)
 		}
 		if (c->close_after)
 			goto close;
-	}
+	} while (c->in_off < c->in_len || (w->alone && await_next(w, c)));
 	conn_rearm(s, c, EPOLLIN);   /* level-triggered: fires again if more */
 	return;
 close:
@@ -665,10 +806,18 @@ worker_main(void *arg)
 	struct wid_agent *a = s->agent;
 	uint64_t spin_until = 0;      /* non-zero: this worker is the spinner */
 	unsigned spin_skip = 0, spin_backoff = 0, spin_hit = 0;
+	/* The connection just served, until the next poll: finding another
+	 * one ready at once means two clients wait together.  (Its own next
+	 * request often beats the re-arm; that is no backlog.) */
+	uint64_t served = 0;
+	unsigned lonely = 0;          /* events served alone in a row */
 
+	if (w->parked)
+		park(s);
 	while (!atomic_load(&s->stop)) {
 		struct epoll_event ev;
 		uint64_t tag, u;
+		long busy;
 		int n, zero = 0;
 
 		n = epoll_wait(s->epfd, &ev, 1, spin_until != 0 ? 0 : -1);
@@ -689,13 +838,25 @@ worker_main(void *arg)
 			} else
 				sched_yield();  /* a client on this core runs first */
 		}
-		if (n <= 0 || atomic_load(&s->stop))
+		if (n <= 0 || atomic_load(&s->stop)) {
+			served = 0;
 			continue;
+		}
+		/* Others serving: awake and not watching (approximate). */
+		busy = (long)s->nthreads - (long)atomic_load(&s->asleep) -
+		    (long)atomic_fetch_sub(&s->watching, 1);
+		lonely = busy <= 0 ? lonely + 1 : 0;
+		w->alone = lonely >= ALONE_AFTER &&
+		    atomic_load(&s->asleep) + 1 >= s->nthreads;
+		if (served != 0 && ev.data.u64 != served)
+			ensure_watcher(s);
+		served = 0;
 		tag = ev.data.u64 & EV_TAG_MASK;
 		switch (tag) {
 		case EV_CONN:
 			conn_event(w, (struct wid_conn_state *)(uintptr_t)
 			    ev.data.u64, ev.events);
+			served = ev.data.u64;
 			if (spin_until != 0) {
 				spin_hit = 1;    /* caught one while spinning */
 				spin_backoff = 0;
@@ -710,6 +871,7 @@ worker_main(void *arg)
 			spin_until = wid_now_boot() + SPIN_NS;
 			break;
 		case WID_EV_BIND:
+			ensure_watcher(s);
 			wid_tasks_end_serial(&a->tasks,
 			    ev.data.u64 >> WID_EV_SHIFT, WID_STATE_ENDED,
 			    "(bound process exited)");
@@ -723,6 +885,7 @@ worker_main(void *arg)
 			rearm_fd(s, s->ssh_lfd, EV_LISTEN_SSH);
 			break;
 		case EV_TIMER:
+			ensure_watcher(s);
 			if (read(wid_tasks_timerfd(&a->tasks), &u,
 			    sizeof(u)) < 0 && errno != EAGAIN)
 				wid_error("timerfd: %s", strerror(errno));
@@ -731,6 +894,15 @@ worker_main(void *arg)
 			break;
 		default:   /* EV_WAKE */
 			break;
+		}
+		atomic_fetch_add(&s->watching, 1);
+		if (lonely >= PARK_LONELY && atomic_load(&s->watching) >= 2) {
+			if (spin_until != 0) {
+				spin_until = 0;
+				atomic_store(&s->spinning, 0);
+			}
+			if (park(s))
+				lonely = 0;
 		}
 	}
 	if (spin_until != 0)
@@ -757,7 +929,11 @@ wid_server_start(struct wid_server *s, struct wid_agent *a, int lfd)
 	atomic_init(&s->stop, 0);
 	atomic_init(&s->spinning, 0);
 	s->nthreads = ncpu < 2 ? 2 : (size_t)ncpu;
-	if (pthread_mutex_init(&s->lock, NULL) != 0)
+	atomic_init(&s->watching, (unsigned)s->nthreads);
+	atomic_init(&s->asleep, 0);
+	if (pthread_mutex_init(&s->lock, NULL) != 0 ||
+	    pthread_mutex_init(&s->park_lock, NULL) != 0 ||
+	    pthread_cond_init(&s->park_cv, NULL) != 0)
 		return WID_E_INTERNAL;
 	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    (s->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
@@ -776,11 +952,12 @@ wid_server_start(struct wid_server *s, struct wid_agent *a, int lfd)
 	if ((s->threads = calloc(s->nthreads, sizeof(*s->threads))) == NULL)
 		goto fail;
 	for (i = 0; i < s->nthreads; i++) {
-		struct worker *w = malloc(sizeof(*w));
+		struct worker *w = calloc(1, sizeof(*w));
 
 		if (w == NULL)
 			goto fail_threads;
 		w->s = s;
+		w->parked = i > 0;
 		if (pthread_create(&s->threads[i], NULL, worker_main, w) != 0) {
 			free(w);
 			goto fail_threads;
@@ -823,6 +1000,9 @@ wid_server_stop(struct wid_server *s)
 	atomic_store(&s->stop, 1);
 	if (s->wakefd >= 0 && write(s->wakefd, &one, sizeof(one)) < 0)
 		wid_error("eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&s->park_lock);
+	pthread_cond_broadcast(&s->park_cv);
+	pthread_mutex_unlock(&s->park_lock);
 	for (i = 0; i < s->nthreads; i++)
 		pthread_join(s->threads[i], NULL);
 	free(s->threads);
@@ -842,4 +1022,6 @@ wid_server_stop(struct wid_server *s)
 		close(s->epfd);
 	s->wakefd = s->epfd = -1;
 	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->park_cv);
+	pthread_mutex_destroy(&s->park_lock);
 }

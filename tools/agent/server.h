@@ -37,6 +37,13 @@ struct wid_server {
 	atomic_int spinning;           /* a worker polls instead of sleeping */
 	pthread_t *threads;
 	size_t nthreads;
+	/* Workers watching the sockets (in or about to enter epoll_wait),
+	 * and those parked on park_cv; the rest are serving an event. */
+	atomic_uint watching;
+	atomic_uint asleep;            /* parked and not yet woken */
+	pthread_mutex_t park_lock;     /* guards parking and waking */
+	pthread_cond_t park_cv;
+	unsigned wakes;                /* wake tokens for parked workers */
 	pthread_mutex_t lock;          /* guards the fields below */
 	struct wid_conn_state *conns;  /* every open connection */
 	size_t nconns;

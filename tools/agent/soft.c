@@ -341,6 +341,7 @@ soft_ca_key(void *state, unsigned which, int create, void **ret_key)
 
 const struct wid_backend_ops wid_backend_soft = {
 	.name = "soft",
+	.sign_in_memory = 1,
 	.open = soft_open,
 	.close = soft_close,
 	.keygen = soft_keygen,
