@@ -4,7 +4,7 @@
 # durations (2), unknown task (1), no agent (3, naming the socket); clients
 # whose agent is killed mid-session get errors, not signals; garbage on
 # the agent socket leaves the agent up and serving, also while a client
-# stalls mid-frame.
+# stalls mid-frame; pipelined or split requests get one reply each.
 . "$(dirname "$0")/lib.sh"
 need pkcs11-tool perl
 need_wid
@@ -86,6 +86,55 @@ for what in \
 	grep -q TIMEOUT "$T/raw" && fail "agent neither answered nor closed after $name"
 	agent_serves "garbage ($name)"
 done
+
+say "checks: pipelined and split requests are answered one by one, in order"
+# frames_ok HEX: "N M": N reply frames walked in HEX, M of them STATUS OK.
+frames_ok()
+{
+	perl -e 'my $h = shift; my ($n, $ok) = (0, 0);
+	    while (length($h) >= 8) {
+	        my $l = hex(substr($h, 0, 8));
+	        last if length($h) < 8 + 2 * $l;
+	        $n++; $ok++ if substr($h, 8, 8) eq "01050000";
+	        $h = substr($h, 8 + 2 * $l);
+	    }
+	    print "$n $ok\n";' "$1"
+}
+# 100 frames in one write: more than the agent reads ahead at once (512
+# bytes) and more than one connection is served per turn (16).  The
+# client keeps its side open and waits for the replies (raw would shut
+# it down, and the end of input alone would wake the agent).
+perl -MIO::Socket::UNIX -e '
+    my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $ARGV[0])
+        or die "connect: $!\n";
+    binmode $s;
+    syswrite($s, pack("H*", "0000000401050000" x 100));
+    our $all = "";
+    local $SIG{ALRM} = sub { print unpack("H*", $all), "\n"; exit 0 };
+    alarm 5;
+    my ($buf, $n);
+    while (sysread($s, $buf, 65536)) {
+        $all .= $buf;
+        my $off = 0;
+        $n = 0;
+        while (length($all) >= $off + 4) {
+            my $l = unpack("N", substr($all, $off, 4));
+            last if length($all) < $off + 4 + $l;
+            $off += 4 + $l; $n++;
+        }
+        last if $n >= 100;
+    }
+    print unpack("H*", $all), "\n";' "$WID_SOCK" >"$T/raw" 2>&1
+[ "$(frames_ok "$(cat "$T/raw")")" = "100 100" ] ||
+    { cat "$T/raw"; fail "100 pipelined STATUS requests: $(frames_ok "$(cat "$T/raw")") replies/OK"; }
+pass "100 STATUS requests in one write: 100 OK replies"
+# One request in three writes, then a second one in the same write as
+# the first's last byte.
+raw "$WID_SOCK" 000000 0401 05000000000004010500 00 >"$T/raw" 2>&1
+[ "$(frames_ok "$(cat "$T/raw")")" = "2 2" ] ||
+    { cat "$T/raw"; fail "split requests: $(frames_ok "$(cat "$T/raw")") replies/OK"; }
+pass "requests split across writes: 2 OK replies"
+agent_serves "pipelined requests"
 
 say "checks: a client stalled mid-frame does not stall others"
 printf 'badinput\n' | openssl dgst -sha256 -binary >"$T/digest"

@@ -46,6 +46,10 @@
  * senders into one read). */
 #define CONN_IN_MAX 512
 
+/* Requests one connection gets served per epoll event, then the others
+ * have their turn: one client pipelining requests does not hold a worker. */
+#define FRAMES_PER_TURN 16
+
 /* After serving a request, one worker at a time keeps polling epoll
  * without sleeping for this long: the next request of a client that signs
  * in a loop is then picked up without the tens of microseconds an idle
@@ -740,6 +744,7 @@ static void
 conn_event(struct worker *w, struct wid_conn_state *c, uint32_t events)
 {
 	struct wid_server *s = w->s;
+	unsigned n = 0;
 
 	if (events & EPOLLERR)
 		goto close;
@@ -757,8 +762,8 @@ conn_event(struct worker *w, struct wid_conn_state *c, uint32_t events)
 	}
 	if (c->close_after)
 		goto close;
-	/* One request, and the next ones already read ahead: epoll does
-	 * not report bytes that left the socket. */
+	/* One request, and the next ones already read ahead (epoll does
+	 * not report bytes that left the socket) or awaited. */
 	do {
 		switch (read_frame(c)) {
 		case FRAME_AGAIN:
@@ -779,6 +784,13 @@ conn_event(struct worker *w, struct wid_conn_state *c, uint32_t events)
 		}
 		if (c->close_after)
 			goto close;
+		if (++n == FRAMES_PER_TURN) {
+			/* The others' turn.  epoll does not see bytes read
+			 * ahead, but it sees that the socket is writable. */
+			conn_rearm(s, c, c->in_off < c->in_len ? EPOLLOUT :
+			    EPOLLIN);
+			return;
+		}
 	} while (c->in_off < c->in_len || (w->alone && await_next(w, c)));
 	conn_rearm(s, c, EPOLLIN);   /* level-triggered: fires again if more */
 	return;
