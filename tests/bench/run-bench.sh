@@ -5,7 +5,9 @@
 # when they are installed), runs tests/bench/wid-bench against each in one
 # run, and prints the tables, the medians over repeats and the ratio table
 # with PASS/MISS per target of issue 6.  Machines here are noisy 2-core
-# VMs: every number that matters is a median over repeats.
+# VMs: every number that matters is a median over repeats, and signers
+# that are compared take turns within each repeat (a round) so that the
+# VM's drift over minutes hits them alike.
 #
 #   run-bench.sh [--quick] [--seconds S] [--repeat R] [--cold-runs N]
 #                [--max-tasks N]
@@ -53,6 +55,9 @@ RES=${WID_BENCH_RESULTS:-$B/bench-results.txt}
 : >"$RES" || exit 1
 PIDS=""
 BAD=0
+SH_OK=""
+WID_OK=""
+AGENT_PID=""
 
 cleanup()
 {
@@ -113,6 +118,84 @@ hot()
 			    --seconds "$SECS" --repeat "$REPEAT" "$@"
 		done
 	done
+}
+
+# hot1 LABEL MECH THREADS ROUND ARGS...: one repeat of one signer, recorded
+# as rep=rROUND (the medians come from hot_median).  HOT_SECS overrides
+# SECS; HOT_PIN goes to the bench's environment (never its argv).
+hot1()
+{
+	local label=$1 m=$2 t=$3 r=$4 rc
+	shift 4
+	if [ -n "${HOT_PIN:-}" ]; then
+		WID_BENCH_PIN=$HOT_PIN "$BENCH" --label "$label" --mech "$m" \
+		    --threads "$t" --seconds "${HOT_SECS:-$SECS}" --repeat 1 "$@" \
+		    >"$T/run.out" 2>"$T/run.err"
+	else
+		"$BENCH" --label "$label" --mech "$m" --threads "$t" \
+		    --seconds "${HOT_SECS:-$SECS}" --repeat 1 "$@" \
+		    >"$T/run.out" 2>"$T/run.err"
+	fi
+	rc=$?
+	grep '^BENCH' "$T/run.out" | grep -v ' rep=median ' |
+	    sed "s/ rep=1 / rep=r$r /" >>"$RES"
+	if [ $rc -ne 0 ]; then
+		cat "$T/run.err" >&2
+		[ $rc -eq 2 ] && BAD=1
+		echo "run-bench: wid-bench --label $label --mech $m --threads $t failed (exit $rc)" >&2
+	fi
+	return $rc
+}
+
+# hot_median LABEL MECH THREADS: the median over the rounds of each field
+# of hot1's lines, as one rep=median line (in $RES and on the console,
+# with a table row).
+hot_median()
+{
+	local line
+	line=$(awk -v mod="$1" -v mech="$2" -v th="$3" '
+	    function med(k,    i, j, x, a) {
+		for (i = 1; i <= n; i++) {
+			x = v[k, i] + 0
+			for (j = i - 1; j >= 1 && a[j] > x; j--)
+				a[j + 1] = a[j]
+			a[j + 1] = x
+		}
+		return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	    }
+	    $1 == "BENCH" && $0 ~ / rep=r[0-9]+ / &&
+	    index($0, " module=" mod " mode=hot mech=" mech " threads=" th " ") {
+		n++
+		for (i = 2; i <= NF; i++) {
+			p = index($i, "=")
+			v[substr($i, 1, p - 1), n] = substr($i, p + 1)
+		}
+	    }
+	    END {
+		if (n == 0)
+			exit
+		printf "BENCH module=%s mode=hot mech=%s threads=%s rep=median " \
+		    "ops_per_s=%.0f p50_us=%.1f p99_us=%.1f max_us=%.1f " \
+		    "fairness=%.3f\n", mod, mech, th, med("ops_per_s"),
+		    med("p50_us"), med("p99_us"), med("max_us"), med("fairness")
+	    }' "$RES")
+	[ -n "$line" ] || return 0
+	echo "$line" >>"$RES"
+	echo "$line" | awk '{
+		for (i = 2; i <= NF; i++) {
+			p = index($i, "=")
+			f[substr($i, 1, p - 1)] = substr($i, p + 1)
+		}
+		printf "%-12s %-6s %3d  %-6s %10.0f %9.1f %9.1f %9.1f %8.3f\n",
+		    f["module"], f["mech"], f["threads"], "median",
+		    f["ops_per_s"], f["p50_us"], f["p99_us"], f["max_us"],
+		    f["fairness"] }'
+}
+
+hot_header()
+{
+	printf '%-12s %-6s %3s  %-6s %10s %9s %9s %9s %8s\n' module mech thr \
+	    rep ops/s "p50 us" "p99 us" "max us" fairness
 }
 
 # median: of the numbers on stdin, one per line.
@@ -177,14 +260,11 @@ get()
 		END { if (v != "") print v }' "$RES"
 }
 
-# ---------------------------------------------------------------- OpenSSL
-say "raw OpenSSL EVP in-process (the floor)"
-for m in ecdsa eddsa rsa; do
-	for t in 1 2; do
-		bench --openssl --label openssl --mech $m --threads $t \
-		    --seconds "$SECS" --repeat "$REPEAT"
-	done
-done
+# Hot signing runs in rounds (below, once every signer is set up): in each
+# round raw OpenSSL, SoftHSM2 and wid sign in turn for each mechanism and
+# thread count, and the medians are taken over the rounds.  A noisy VM
+# drifts over minutes; signers measured side by side drift alike, so the
+# ratios hold still where absolute numbers do not.
 
 # ---------------------------------------------------------------- SoftHSM2
 if [ ! -f "$SOFTHSM" ] || ! command -v softhsm2-util >/dev/null ||
@@ -224,10 +304,9 @@ EOF
 		else
 			echo "verifier self-test: corrupted signature rejected (exit 2)"
 		fi
-		MOD=$SOFTHSM TOK_EC=bench TOK_ED=bench OBJ_EC=sh-ec OBJ_ED=sh-ed \
-		    OBJ_RSA=sh-rsa hot softhsm "ecdsa eddsa rsa"
 		cold softhsm 1 ecdsa --module "$SOFTHSM" --token bench --object sh-ec
 		unset WID_BENCH_PIN
+		SH_OK=1
 	fi
 fi
 
@@ -309,27 +388,54 @@ else
 	if tool_start b-ec ec-p256 && tool_start b-ed ed25519 &&
 	    tool_start b-rsa rsa2048; then
 		NTASKS=3
-		MOD=$WIDMOD TOK_EC=wid TOK_ED=wid-ed25519 OBJ_EC=b-ec \
-		    OBJ_ED=b-ed OBJ_RSA=b-rsa hot wid "ecdsa eddsa rsa"
-		say "wid: cold sign, C_Initialize and find as active tasks grow"
-		rss0=""
-		for lvl in 10 100 1000 10000; do
-			[ $lvl -le "$MAX_TASKS" ] || break
-			fill $lvl || break
-			[ -z "$rss0" ] && { rss0=$(rss_kib); n0=$NTASKS; }
-			rss1=$(rss_kib); n1=$NTASKS
-			cold wid $lvl ecdsa --module "$WIDMOD" --token wid --object b-ec
-			WID_TASK=b-ec cold wid-task $lvl ecdsa --module "$WIDMOD" \
-			    --token wid --object b-ec
-			probe $lvl || break
-		done
-		if [ -n "$rss0" ] && [ "$n1" -gt "$n0" ]; then
-			echo "BENCH module=wid mode=rss rep=median tasks_from=$n0 tasks_to=$n1 rss_from_kib=$rss0 rss_to_kib=$rss1 bytes_per_task=$(( (rss1 - rss0) * 1024 / (n1 - n0) ))" |
-			    tee -a "$RES"
-		fi
+		WID_OK=1
 	else
 		echo "run-bench: wid-tool task start failed" >&2
 	fi
+fi
+
+# ---------------------------------------------------------------- hot rounds
+say "hot signing: $REPEAT rounds of raw OpenSSL${SH_OK:+, SoftHSM2}${WID_OK:+, wid} in turn"
+for r in $(seq "$REPEAT"); do
+	for m in ecdsa eddsa rsa; do
+		for t in 1 2; do
+			hot1 openssl $m $t "$r" --openssl
+			[ -n "$SH_OK" ] && HOT_PIN=1234 hot1 softhsm $m $t "$r" \
+			    --module "$SOFTHSM" --token bench --object "sh-${m%dsa}"
+			[ -n "$WID_OK" ] && hot1 wid $m $t "$r" --module "$WIDMOD" \
+			    --token "$([ $m = eddsa ] && echo wid-ed25519 || echo wid)" \
+			    --object "b-${m%dsa}"
+		done
+	done
+done
+hot_header
+for l in openssl softhsm wid; do
+	for m in ecdsa eddsa rsa; do
+		for t in 1 2; do
+			hot_median $l $m $t
+		done
+	done
+done
+
+if [ -n "$WID_OK" ]; then
+	say "wid: cold sign, C_Initialize and find as active tasks grow"
+	rss0=""
+	for lvl in 10 100 1000 10000; do
+		[ $lvl -le "$MAX_TASKS" ] || break
+		fill $lvl || break
+		[ -z "$rss0" ] && { rss0=$(rss_kib); n0=$NTASKS; }
+		rss1=$(rss_kib); n1=$NTASKS
+		cold wid $lvl ecdsa --module "$WIDMOD" --token wid --object b-ec
+		WID_TASK=b-ec cold wid-task $lvl ecdsa --module "$WIDMOD" \
+		    --token wid --object b-ec
+		probe $lvl || break
+	done
+	if [ -n "$rss0" ] && [ "$n1" -gt "$n0" ]; then
+		echo "BENCH module=wid mode=rss rep=median tasks_from=$n0 tasks_to=$n1 rss_from_kib=$rss0 rss_to_kib=$rss1 bytes_per_task=$(( (rss1 - rss0) * 1024 / (n1 - n0) ))" |
+		    tee -a "$RES"
+	fi
+fi
+if [ -n "$AGENT_PID" ]; then
 	stop_agent
 	unset WID_AGENT_SOCK
 fi
@@ -355,23 +461,48 @@ elif ! start_swtpm; then
 	skip "tpm: swtpm did not start"
 else
 	say "TPM on swtpm ($TCTI)"
-	# wid's tpm backend: a second agent whose backend is the swtpm.
+	# wid's tpm backend through the module and an agent (wid-tpm), and the
+	# same backend called in this process (esys-policy: the same policy
+	# session and TPM commands per signature, no agent) take turns in each
+	# round: their ratio is a target, and swtpm's speed drifts with the
+	# VM.  The agent is started anew (new keys) for each round: a bare
+	# swtpm has room for few objects.
 	if [ ! -x "$AGENT" ] || [ ! -f "$WIDMOD" ]; then
 		skip "tpm/wid: wid not built"
 	else
 		printf 'backend: tpm\ntpm_tcti: "%s"\n' "$TCTI" >"$T/agent-tpm.yaml"
-		if ! start_agent wid-tpm --config "$T/agent-tpm.yaml"; then
-			skip "tpm/wid: wid-agent with backend tpm did not start"
-		elif ! tool_start t-ec ec-p256 || ! tool_start t-rsa rsa2048; then
-			skip "tpm/wid: task start on the tpm backend failed"
+		for r in $(seq "$TPM_REPEAT"); do
+			if ! start_agent "wid-tpm-$r" --config "$T/agent-tpm.yaml"; then
+				skip "tpm/wid: wid-agent with backend tpm did not start"
+				break
+			fi
+			if ! tool_start "t-ec-$r" ec-p256 ||
+			    ! tool_start "t-rsa-$r" rsa2048; then
+				skip "tpm/wid: task start on the tpm backend failed"
+				stop_agent
+				break
+			fi
+			for m in ecdsa rsa; do
+				for t in 1 2; do
+					HOT_SECS=$TPM_SECS hot1 wid-tpm $m $t "$r" \
+					    --module "$WIDMOD" --token wid \
+					    --object "t-${m%dsa}-$r"
+				done
+			done
 			stop_agent
-		else
-			MOD=$WIDMOD TOK_EC=wid TOK_ED=wid-ed25519 OBJ_EC=t-ec \
-			    OBJ_ED= OBJ_RSA=t-rsa SECS=$TPM_SECS REPEAT=$TPM_REPEAT \
-			    hot wid-tpm "ecdsa rsa"
-			stop_agent
-		fi
-		unset WID_AGENT_SOCK
+			unset WID_AGENT_SOCK
+			for m in ecdsa rsa; do
+				HOT_SECS=$TPM_SECS hot1 esys-policy $m 1 "$r" \
+				    --esys-policy "$TCTI" ||
+				    skip "tpm/esys-policy: $m failed"
+			done
+		done
+		hot_header
+		for m in ecdsa rsa; do
+			hot_median wid-tpm $m 1
+			hot_median wid-tpm $m 2
+			hot_median esys-policy $m 1
+		done
 	fi
 	# tpm2-pkcs11 on the same swtpm.  The token is made through the
 	# module itself (C_InitToken, C_InitPIN, C_GenerateKeyPair): tpm2_ptool
@@ -407,14 +538,6 @@ else
 	for m in ecdsa rsa; do
 		bench --esys "$TCTI" --label esys --mech $m --seconds "$TPM_SECS" \
 		    --repeat "$TPM_REPEAT" || { skip "tpm/raw-esys: $m failed"; break; }
-	done
-	# Raw ESYS with wid's policy: the TPM backend called in process
-	# (Load, policy session, Sign, Flush per signature), no agent.  The
-	# floor for wid's tpm row; target: wid within 1.2x of it.
-	for m in ecdsa rsa; do
-		bench --esys-policy "$TCTI" --label esys-policy --mech $m \
-		    --seconds "$TPM_SECS" --repeat "$TPM_REPEAT" ||
-		    { skip "tpm/esys-policy: $m failed"; break; }
 	done
 	stop_swtpm
 fi
