@@ -82,21 +82,36 @@ trap 'exit 143' TERM
 say() { printf '\n== %s\n' "$*"; }
 skip() { printf '\n== SKIP %s\n' "$*"; echo "BENCH skip=\"$*\"" >>"$RES"; }
 
-# bench ARGS...: one wid-bench run; the table goes to the console, the
-# BENCH lines to $RES (and the median ones to the console too).
-bench()
+# runb ARGS...: one wid-bench run, output in $T/run.out.  HOT_PIN goes to
+# its environment (never its argv).  A failure is reported; exit 2 (a
+# signature did not verify) fails the whole run.
+runb()
 {
 	local rc
-	"$BENCH" "$@" >"$T/run.out" 2>"$T/run.err"
+	if [ -n "${HOT_PIN:-}" ]; then
+		WID_BENCH_PIN=$HOT_PIN "$BENCH" "$@" >"$T/run.out" 2>"$T/run.err"
+	else
+		"$BENCH" "$@" >"$T/run.out" 2>"$T/run.err"
+	fi
 	rc=$?
-	grep '^BENCH' "$T/run.out" >>"$RES"
-	grep -v '^BENCH' "$T/run.out" | sed '/^$/d'
-	grep '^BENCH .*rep=median' "$T/run.out"
 	if [ $rc -ne 0 ]; then
 		cat "$T/run.err" >&2
 		[ $rc -eq 2 ] && BAD=1
 		echo "run-bench: wid-bench $* failed (exit $rc)" >&2
 	fi
+	return $rc
+}
+
+# bench ARGS...: one wid-bench run; the table goes to the console, the
+# BENCH lines to $RES (and the median ones to the console too).
+bench()
+{
+	local rc
+	runb "$@"
+	rc=$?
+	grep '^BENCH' "$T/run.out" >>"$RES"
+	grep -v '^BENCH' "$T/run.out" | sed '/^$/d'
+	grep '^BENCH .*rep=median' "$T/run.out"
 	return $rc
 }
 
@@ -122,28 +137,16 @@ hot()
 
 # hot1 LABEL MECH THREADS ROUND ARGS...: one repeat of one signer, recorded
 # as rep=rROUND (the medians come from hot_median).  HOT_SECS overrides
-# SECS; HOT_PIN goes to the bench's environment (never its argv).
+# SECS.
 hot1()
 {
 	local label=$1 m=$2 t=$3 r=$4 rc
 	shift 4
-	if [ -n "${HOT_PIN:-}" ]; then
-		WID_BENCH_PIN=$HOT_PIN "$BENCH" --label "$label" --mech "$m" \
-		    --threads "$t" --seconds "${HOT_SECS:-$SECS}" --repeat 1 "$@" \
-		    >"$T/run.out" 2>"$T/run.err"
-	else
-		"$BENCH" --label "$label" --mech "$m" --threads "$t" \
-		    --seconds "${HOT_SECS:-$SECS}" --repeat 1 "$@" \
-		    >"$T/run.out" 2>"$T/run.err"
-	fi
+	runb --label "$label" --mech "$m" --threads "$t" \
+	    --seconds "${HOT_SECS:-$SECS}" --repeat 1 "$@"
 	rc=$?
 	grep '^BENCH' "$T/run.out" | grep -v ' rep=median ' |
 	    sed "s/ rep=1 / rep=r$r /" >>"$RES"
-	if [ $rc -ne 0 ]; then
-		cat "$T/run.err" >&2
-		[ $rc -eq 2 ] && BAD=1
-		echo "run-bench: wid-bench --label $label --mech $m --threads $t failed (exit $rc)" >&2
-	fi
 	return $rc
 }
 
