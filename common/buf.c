@@ -40,8 +40,8 @@ wid_buf_reset(struct wid_buf *b)
 void
 wid_buf_wipe(struct wid_buf *b)
 {
-	if (b->data != NULL && b->cap > 0)
-		OPENSSL_cleanse(b->data, b->cap);
+	if (b->data != NULL && b->len > 0)
+		OPENSSL_cleanse(b->data, b->len);
 	wid_buf_reset(b);
 }
 

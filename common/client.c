@@ -229,7 +229,6 @@ wid_conn_call(struct wid_conn *c, uint16_t *ret_status)
 	if ((r = recv_frame(c->fd, c->msg, sizeof(c->msg), &len)) != 0)
 		goto fail;
 	wid_buf_reader(&c->buf, c->msg + WID_HDR_LEN, len);
-	c->buf.cap = sizeof(c->msg) - WID_HDR_LEN;
 	if ((r = wid_reply_decode_hdr(&c->buf, op, ret_status)) != 0)
 		goto fail;
 	return 0;

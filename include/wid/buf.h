@@ -20,7 +20,10 @@ void wid_buf_init(struct wid_buf *b, void *data, size_t cap);
 /* A reader over `len` bytes already at `data`. */
 void wid_buf_reader(struct wid_buf *b, const void *data, size_t len);
 void wid_buf_reset(struct wid_buf *b);
-/* Overwrites the whole capacity with zeros (signatures, digests). */
+/* Overwrites the bytes it holds (written, or read over) with zeros:
+ * signatures, digests.  Not the rest of the capacity: the module wipes
+ * every reply, and zeroing 64 KiB per signature cost more than the
+ * round trip's system calls and emptied the L1 cache. */
 void wid_buf_wipe(struct wid_buf *b);
 
 void wid_put_u8(struct wid_buf *b, uint8_t v);

@@ -49,6 +49,34 @@ test_buf_bounds(void **state)
 	assert_int_equal(v, 0);
 }
 
+/* wid_buf_wipe zeroes what the buffer holds, written or read over, and
+ * resets it; bytes past it are not its business. */
+static void
+test_buf_wipe(void **state)
+{
+	uint8_t m[16];
+	struct wid_buf b;
+	size_t i;
+
+	memset(m, 0xa5, sizeof(m));
+	wid_buf_init(&b, m, sizeof(m));
+	wid_put_u32(&b, 0x01020304u);
+	wid_buf_wipe(&b);
+	assert_int_equal(b.len, 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(m[i], 0);
+	assert_int_equal(m[4], 0xa5);
+
+	memset(m, 0xa5, sizeof(m));
+	wid_buf_reader(&b, m + 2, 10);
+	wid_buf_wipe(&b);
+	assert_int_equal(m[1], 0xa5);
+	for (i = 2; i < 12; i++)
+		assert_int_equal(m[i], 0);
+	assert_int_equal(m[12], 0xa5);
+	assert_int_not_equal(wid_get_u8(&b, &m[0]), 0);   /* reset: empty */
+}
+
 static void
 test_buf_integers(void **state)
 {
@@ -449,6 +477,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_bounds),
 		cmocka_unit_test(test_buf_integers),
+		cmocka_unit_test(test_buf_wipe),
 		cmocka_unit_test(test_ssh_wire),
 		cmocka_unit_test(test_ssh_signature),
 		cmocka_unit_test(test_str_rejects_nul_and_long),
