@@ -137,6 +137,10 @@ check_ec(int type, const EVP_MD *md, size_t width)
 	    0);
 	assert_int_equal(len, 2 * width);
 	assert_true(verify_ecdsa(f.pub, sig, len, d, dn));
+	/* Again, through the context the first signature left ready. */
+	assert_int_equal(do_sign(&f, WID_SIG_ECDSA, 0, 0, d, dn, sig, &len),
+	    0);
+	assert_true(verify_ecdsa(f.pub, sig, len, d, dn));
 	/* Tampered digest: verification must fail. */
 	d[0] ^= 1;
 	assert_false(verify_ecdsa(f.pub, sig, len, d, dn));
@@ -166,7 +170,7 @@ static void
 test_ed25519(void **state)
 {
 	struct fixture f;
-	uint8_t sig[WID_SIG_MAX], bad[sizeof(msg)];
+	uint8_t sig[WID_SIG_MAX], sig2[WID_SIG_MAX], bad[sizeof(msg)];
 	EVP_MD_CTX *m;
 	size_t len;
 
@@ -184,6 +188,17 @@ test_ed25519(void **state)
 	    f.pub, NULL), 1);
 	assert_int_not_equal(EVP_DigestVerify(m, sig, len, bad, sizeof(bad)),
 	    1);
+	/* The kept context, reset for each signature: another message
+	 * verifies, and the first one signs to the same bytes again
+	 * (Ed25519 is deterministic). */
+	assert_int_equal(do_sign(&f, WID_SIG_EDDSA, 0, 0, bad, sizeof(bad),
+	    sig2, &len), 0);
+	assert_int_equal(EVP_DigestVerifyInit_ex(m, NULL, NULL, NULL, NULL,
+	    f.pub, NULL), 1);
+	assert_int_equal(EVP_DigestVerify(m, sig2, len, bad, sizeof(bad)), 1);
+	assert_int_equal(do_sign(&f, WID_SIG_EDDSA, 0, 0, msg, sizeof(msg),
+	    sig2, &len), 0);
+	assert_memory_equal(sig, sig2, 64);
 	EVP_MD_CTX_free(m);
 	assert_int_equal(do_sign(&f, WID_SIG_ECDSA, 0, 0, msg, 32, sig, &len),
 	    WID_E_MECH);
