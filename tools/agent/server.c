@@ -76,7 +76,7 @@
  *    time needs one worker).
  * No timeouts: arming a timer for every wait costs a VM exit.  A worker
  * parks only while another one watches, so at worst an event waits for
- * one quick request to be served. */
+ * one connection's turn of quick requests (FRAMES_PER_TURN). */
 #define PARK_LONELY 64
 /* A worker is alone once it served ALONE_AFTER events in a row with no
  * other one serving and every other one parked: it then waits for its
