@@ -608,11 +608,22 @@ connect_inlock(struct tpm_state *st)
 }
 
 int
-tpm_reconnect_inlock(struct tpm_state *st)
+tpm_call(struct tpm_state *st, int (*fn)(struct tpm_state *, void *),
+         void *arg)
 {
-	tpm_log("connection to the TPM lost, reconnecting");
-	disconnect_inlock(st);
-	return connect_inlock(st);
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	r = st->esys == NULL ? TPM_RECONNECT : fn(st, arg);
+	if (r == TPM_RECONNECT) {
+		tpm_log("connection to the TPM lost, reconnecting");
+		disconnect_inlock(st);
+		if ((r = connect_inlock(st)) == WID_OK &&
+		    (r = fn(st, arg)) == TPM_RECONNECT)
+			r = WID_E_CRYPTO;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return r;
 }
 
 /* ---- ops ---- */
@@ -884,6 +895,20 @@ tpm_key_free(struct tpm_key *k)
 	free(k);
 }
 
+struct keygen_call {
+	struct tpm_key *k;
+	uint32_t ttl;
+};
+
+static int
+keygen_call(struct tpm_state *st, void *arg)
+{
+	struct keygen_call *c = arg;
+
+	template_for(c->k->type, &c->k->pub);   /* again after a failure */
+	return keygen_inlock(st, c->k, c->ttl);
+}
+
 static int
 tpm_keygen(void *state, int key_type, uint32_t ttl, void **ret_key)
 {
@@ -897,21 +922,9 @@ tpm_keygen(void *state, int key_type, uint32_t ttl, void **ret_key)
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return WID_E_NOMEM;
 	k->type = key_type;
-	if ((r = template_for(key_type, &k->pub)) != WID_OK)
-		goto out;
-	pthread_mutex_lock(&st->lock);
-	if (st->esys == NULL)
-		r = TPM_RECONNECT;
-	else
-		r = keygen_inlock(st, k, ttl);
-	if (r == TPM_RECONNECT && (r = tpm_reconnect_inlock(st)) == WID_OK) {
-		template_for(key_type, &k->pub);
-		r = keygen_inlock(st, k, ttl);
-		if (r == TPM_RECONNECT)
-			r = WID_E_CRYPTO;
-	}
-	pthread_mutex_unlock(&st->lock);
-	if (r != WID_OK)
+	if ((r = template_for(key_type, &k->pub)) != WID_OK ||
+	    (r = tpm_call(st, keygen_call,
+	    &(struct keygen_call){ k, ttl })) != WID_OK)
 		goto out;
 	if ((r = tpm_make_spki(&k->pub, k->spki, &k->spki_len)) != WID_OK) {
 		tpm_log("cannot encode the public key");
@@ -1209,6 +1222,23 @@ sign_inlock(struct tpm_state *st, const struct tpm_key *k,
 	return r;	/* the key stays loaded for the next sign */
 }
 
+struct sign_call {
+	const struct tpm_key *k;
+	const TPM2B_DIGEST *digest;
+	const TPMT_SIG_SCHEME *scheme;
+	TPMT_SIGNATURE **sig;
+};
+
+static int
+sign_call(struct tpm_state *st, void *arg)
+{
+	struct sign_call *c = arg;
+
+	return c->k->persistent != 0 ?
+	    tpm_ca_sign_inlock(st, c->k, c->digest, c->scheme, c->sig) :
+	    sign_inlock(st, c->k, c->digest, c->scheme, c->sig);
+}
+
 static int
 tpm_sign(void *state, void *key, const struct wid_sign_req *req,
          uint8_t *sig, size_t *ret_len)
@@ -1226,21 +1256,8 @@ tpm_sign(void *state, void *key, const struct wid_sign_req *req,
 		return WID_E_BADARG;
 	if ((r = sign_params(k, req, &digest, &scheme)) != WID_OK)
 		return r;
-	pthread_mutex_lock(&st->lock);
-	if (st->esys == NULL)
-		r = TPM_RECONNECT;
-	else
-		r = k->persistent != 0 ?
-		    tpm_ca_sign_inlock(st, k, &digest, &scheme, &s) :
-		    sign_inlock(st, k, &digest, &scheme, &s);
-	if (r == TPM_RECONNECT && (r = tpm_reconnect_inlock(st)) == WID_OK) {
-		r = k->persistent != 0 ?
-		    tpm_ca_sign_inlock(st, k, &digest, &scheme, &s) :
-		    sign_inlock(st, k, &digest, &scheme, &s);
-		if (r == TPM_RECONNECT)
-			r = WID_E_CRYPTO;
-	}
-	pthread_mutex_unlock(&st->lock);
+	r = tpm_call(st, sign_call,
+	    &(struct sign_call){ k, &digest, &scheme, &s });
 	OPENSSL_cleanse(&digest, sizeof(digest));
 	if (r != WID_OK)
 		goto out;
@@ -1299,20 +1316,23 @@ revoke_inlock(struct tpm_state *st, struct tpm_key *k, bool force)
 	return WID_OK;
 }
 
+struct revoke_call {
+	struct tpm_key *k;
+	bool force;
+};
+
+static int
+revoke_call(struct tpm_state *st, void *arg)
+{
+	struct revoke_call *c = arg;
+
+	return revoke_inlock(st, c->k, c->force);
+}
+
 static int
 revoke(struct tpm_state *st, struct tpm_key *key, bool force)
 {
-	int r;
-
-	pthread_mutex_lock(&st->lock);
-	r = st->esys == NULL ? TPM_RECONNECT : revoke_inlock(st, key, force);
-	if (r == TPM_RECONNECT && (r = tpm_reconnect_inlock(st)) == WID_OK) {
-		r = revoke_inlock(st, key, force);
-		if (r == TPM_RECONNECT)
-			r = WID_E_CRYPTO;
-	}
-	pthread_mutex_unlock(&st->lock);
-	return r;
+	return tpm_call(st, revoke_call, &(struct revoke_call){ key, force });
 }
 
 int

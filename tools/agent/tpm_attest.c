@@ -170,22 +170,26 @@ attest_inlock(struct tpm_state *st, const struct tpm_key *k,
 	return r;
 }
 
+struct attest_call {
+	const struct tpm_key *k;
+	const char *task;
+	char *out;
+	size_t outsz, *ret_len;
+};
+
+static int
+attest_call(struct tpm_state *st, void *arg)
+{
+	struct attest_call *c = arg;
+
+	return attest_inlock(st, c->k, c->task, c->out, c->outsz, c->ret_len);
+}
+
 int
 wid_tpm_attest(void *state, void *key, const char *task, char *out,
                size_t outsz, size_t *ret_len)
 {
-	struct tpm_state *st = state;
-	int r;
-
 	*ret_len = 0;
-	pthread_mutex_lock(&st->lock);
-	r = st->esys == NULL ? TPM_RECONNECT :
-	    attest_inlock(st, key, task, out, outsz, ret_len);
-	if (r == TPM_RECONNECT && (r = tpm_reconnect_inlock(st)) == WID_OK) {
-		r = attest_inlock(st, key, task, out, outsz, ret_len);
-		if (r == TPM_RECONNECT)
-			r = WID_E_CRYPTO;
-	}
-	pthread_mutex_unlock(&st->lock);
-	return r;
+	return tpm_call(state, attest_call, &(struct attest_call){ key, task,
+	    out, outsz, ret_len });
 }

@@ -157,19 +157,28 @@ ca_create_inlock(struct tpm_state *st, TPM2_HANDLE h)
 	return r;
 }
 
+/* The CA key at h into k (found), created first when missing and asked
+ * for (tpm_call). */
+struct ca_get {
+	TPM2_HANDLE h;
+	int create;
+	struct tpm_key *k;
+	int found;
+};
+
 static int
-ca_get_inlock(struct tpm_state *st, TPM2_HANDLE h, int create,
-              struct tpm_key *k, int *ret_found)
+ca_get_inlock(struct tpm_state *st, void *arg)
 {
+	struct ca_get *c = arg;
 	int r;
 
-	if ((r = ca_find_inlock(st, h, k, ret_found)) != WID_OK ||
-	    *ret_found || !create)
+	if ((r = ca_find_inlock(st, c->h, c->k, &c->found)) != WID_OK ||
+	    c->found || !c->create)
 		return r;
-	if ((r = ca_create_inlock(st, h)) != WID_OK)
+	if ((r = ca_create_inlock(st, c->h)) != WID_OK)
 		return r;
-	if ((r = ca_find_inlock(st, h, k, ret_found)) == WID_OK &&
-	    !*ret_found)
+	if ((r = ca_find_inlock(st, c->h, c->k, &c->found)) == WID_OK &&
+	    !c->found)
 		r = WID_E_CRYPTO;
 	return r;
 }
@@ -177,27 +186,18 @@ ca_get_inlock(struct tpm_state *st, TPM2_HANDLE h, int create,
 int
 tpm_ca_key(void *state, unsigned which, int create, void **ret_key)
 {
-	struct tpm_state *st = state;
-	TPM2_HANDLE h;
+	struct ca_get c = { .create = create };
 	struct tpm_key *k;
-	int found = 0, r;
+	int r;
 
 	*ret_key = NULL;
 	if (which != WID_CA_SSH && which != WID_CA_X509)
 		return WID_E_BADARG;
-	h = which == WID_CA_SSH ? WID_TPM_CA_SSH : WID_TPM_CA_X509;
-	if ((k = calloc(1, sizeof(*k))) == NULL)
+	c.h = which == WID_CA_SSH ? WID_TPM_CA_SSH : WID_TPM_CA_X509;
+	if ((c.k = k = calloc(1, sizeof(*k))) == NULL)
 		return WID_E_NOMEM;
-	pthread_mutex_lock(&st->lock);
-	r = st->esys == NULL ? TPM_RECONNECT :
-	    ca_get_inlock(st, h, create, k, &found);
-	if (r == TPM_RECONNECT && (r = tpm_reconnect_inlock(st)) == WID_OK) {
-		r = ca_get_inlock(st, h, create, k, &found);
-		if (r == TPM_RECONNECT)
-			r = WID_E_CRYPTO;
-	}
-	pthread_mutex_unlock(&st->lock);
-	if (r == WID_OK && found &&
+	r = tpm_call(state, ca_get_inlock, &c);
+	if (r == WID_OK && c.found &&
 	    (r = tpm_make_spki(&k->pub, k->spki, &k->spki_len)) == WID_OK) {
 		*ret_key = k;
 		return WID_OK;
@@ -255,41 +255,32 @@ tpm_ca_sign_inlock(struct tpm_state *st, const struct tpm_key *k,
 	return r;
 }
 
-/* Runs fn under the lock with one reconnect, like every backend call. */
-static int
-with_cert_index(struct tpm_state *st,
-                int (*fn)(struct tpm_state *, ESYS_TR, void *), void *arg)
-{
-	ESYS_TR tr = ESYS_TR_NONE;
-	int r, tries;
-
-	pthread_mutex_lock(&st->lock);
-	for (tries = 0; tries < 2; tries++) {
-		r = st->esys == NULL ? TPM_RECONNECT :
-		    tpm_nv_open_inlock(st, WID_TPM_NV_CACERT,
-		    TPM_NV_META_ATTRS, TPM_NV_CACERT_LEN, &tr);
-		if (r == WID_OK) {
-			r = fn(st, tr, arg);
-			Esys_TR_Close(st->esys, &tr);
-		}
-		if (r != TPM_RECONNECT || tries == 1 ||
-		    tpm_reconnect_inlock(st) != WID_OK)
-			break;
-	}
-	pthread_mutex_unlock(&st->lock);
-	return r == TPM_RECONNECT ? WID_E_CRYPTO : r;
-}
-
 struct cert_io {
+	int (*fn)(struct tpm_state *, ESYS_TR, struct cert_io *);
 	const uint8_t *in;
 	uint8_t *out;
 	size_t len, size;
 };
 
+/* Opens the certificate's NV index and runs io->fn on it (tpm_call). */
 static int
-cert_store_inlock(struct tpm_state *st, ESYS_TR tr, void *arg)
+cert_index_inlock(struct tpm_state *st, void *arg)
 {
 	struct cert_io *io = arg;
+	ESYS_TR tr = ESYS_TR_NONE;
+	int r;
+
+	if ((r = tpm_nv_open_inlock(st, WID_TPM_NV_CACERT, TPM_NV_META_ATTRS,
+	    TPM_NV_CACERT_LEN, &tr)) != WID_OK)
+		return r;
+	r = io->fn(st, tr, io);
+	Esys_TR_Close(st->esys, &tr);
+	return r;
+}
+
+static int
+cert_store_inlock(struct tpm_state *st, ESYS_TR tr, struct cert_io *io)
+{
 	uint8_t b[TPM_NV_CACERT_LEN];
 
 	b[0] = (uint8_t)(io->len >> 8);
@@ -299,9 +290,8 @@ cert_store_inlock(struct tpm_state *st, ESYS_TR tr, void *arg)
 }
 
 static int
-cert_load_inlock(struct tpm_state *st, ESYS_TR tr, void *arg)
+cert_load_inlock(struct tpm_state *st, ESYS_TR tr, struct cert_io *io)
 {
-	struct cert_io *io = arg;
 	uint8_t hdr[2];
 	size_t n;
 	int r;
@@ -322,21 +312,22 @@ cert_load_inlock(struct tpm_state *st, ESYS_TR tr, void *arg)
 int
 tpm_ca_cert_store(void *state, const uint8_t *der, size_t len)
 {
-	struct cert_io io = { .in = der, .len = len };
+	struct cert_io io = { .fn = cert_store_inlock, .in = der, .len = len };
 
 	if (len == 0 || len > TPM_NV_CACERT_LEN - 2)
 		return WID_E_LIMIT;
-	return with_cert_index(state, cert_store_inlock, &io);
+	return tpm_call(state, cert_index_inlock, &io);
 }
 
 int
 tpm_ca_cert_load(void *state, uint8_t *der, size_t size, size_t *ret_len)
 {
-	struct cert_io io = { .out = der, .size = size };
+	struct cert_io io = { .fn = cert_load_inlock, .out = der,
+	    .size = size };
 	int r;
 
 	*ret_len = 0;
-	if ((r = with_cert_index(state, cert_load_inlock, &io)) == WID_OK)
+	if ((r = tpm_call(state, cert_index_inlock, &io)) == WID_OK)
 		*ret_len = io.len;
 	return r;
 }

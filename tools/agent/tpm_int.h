@@ -77,7 +77,11 @@ void tpm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tpm_log_rc(const char *what, TSS2_RC rc);
 /* The connection broke (swtpm went away, socket reset). */
 bool tpm_rc_is_transport(TSS2_RC rc);
-int tpm_reconnect_inlock(struct tpm_state *st);
+/* Runs fn(st, arg) under st->lock, as every backend call does: when the
+ * connection is lost (fn returns TPM_RECONNECT) it is made again and fn
+ * runs once more.  Never returns TPM_RECONNECT. */
+int tpm_call(struct tpm_state *st, int (*fn)(struct tpm_state *, void *),
+             void *arg);
 /* The loaded handle of k (see tpm.c); the cache of one loaded key. */
 TSS2_RC tpm_key_handle_inlock(struct tpm_state *st, const struct tpm_key *k,
                               ESYS_TR *ret_handle);
