@@ -54,6 +54,22 @@ struct wid_ca {
 static int load_inlock(struct wid_ca *ca, int64_t now);
 
 static const char *const uri_fields[] = { "{id}", "{scope}", "{host}" };
+#define N_URI_FIELDS (sizeof(uri_fields) / sizeof(uri_fields[0]))
+
+/* The placeholder starting at p: its index in uri_fields, its length in
+ * *ret_len; N_URI_FIELDS when there is none. */
+static size_t
+uri_field_at(const char *p, size_t *ret_len)
+{
+	size_t i;
+
+	for (i = 0; i < N_URI_FIELDS; i++) {
+		*ret_len = strlen(uri_fields[i]);
+		if (strncmp(p, uri_fields[i], *ret_len) == 0)
+			break;
+	}
+	return i;
+}
 
 int
 wid_ca_uri_check(const char *tmpl, char *why, size_t whylen)
@@ -86,12 +102,7 @@ wid_ca_uri_check(const char *tmpl, char *why, size_t whylen)
 		}
 		if (*p != '{')
 			continue;
-		for (i = 0; i < sizeof(uri_fields) / sizeof(uri_fields[0]); i++) {
-			n = strlen(uri_fields[i]);
-			if (strncmp(p, uri_fields[i], n) == 0)
-				break;
-		}
-		if (i == sizeof(uri_fields) / sizeof(uri_fields[0])) {
+		if ((i = uri_field_at(p, &n)) == N_URI_FIELDS) {
 			snprintf(why, whylen, "unknown placeholder at '%.16s' "
 			    "(known: {id}, {scope}, {host})", p);
 			return WID_E_BADARG;
@@ -112,7 +123,7 @@ static int
 expand_uri(const struct wid_ca *ca, const struct wid_task *task, char *out,
            size_t size)
 {
-	const char *vals[3];
+	const char *vals[N_URI_FIELDS];
 	const char *p = ca->uri;
 	size_t len = 0, i, n, v;
 
@@ -123,17 +134,11 @@ expand_uri(const struct wid_ca *ca, const struct wid_task *task, char *out,
 		const char *add = p;
 
 		n = 1;
-		if (*p == '{')
-			for (i = 0; i < sizeof(uri_fields) / sizeof(uri_fields[0]);
-			    i++) {
-				v = strlen(uri_fields[i]);
-				if (strncmp(p, uri_fields[i], v) == 0) {
-					add = vals[i];
-					n = strlen(add);
-					p += v - 1;
-					break;
-				}
-			}
+		if (*p == '{' && (i = uri_field_at(p, &v)) < N_URI_FIELDS) {
+			add = vals[i];
+			n = strlen(add);
+			p += v - 1;
+		}
 		if (len + n >= size)
 			return WID_E_LIMIT;
 		memcpy(out + len, add, n);
@@ -254,10 +259,13 @@ ca_sign(struct wid_ca *ca, void *key, int ed25519, const uint8_t *msg,
 	return r;
 }
 
-/* A DER tag and length (len < 65536) at p; returns its size. */
+/* A DER tag and length (len < 65536) at p (NULL: only counted); returns
+ * its size. */
 static size_t
 der_header(uint8_t *p, uint8_t tag, size_t len)
 {
+	if (p == NULL)
+		return len < 0x80 ? 2 : len < 0x100 ? 3 : 4;
 	p[0] = tag;
 	if (len < 0x80) {
 		p[1] = (uint8_t)len;
@@ -305,8 +313,8 @@ x509_sign(struct wid_ca *ca, X509 *x, X509 **ret)
 		goto out;
 	bitlen = (size_t)siglen + 1;
 	body = (size_t)tbslen + (size_t)alglen +
-	    (bitlen < 0x80 ? 2 : bitlen < 0x100 ? 3 : 4) + bitlen;
-	total = 4 + body;
+	    der_header(NULL, 0x03, bitlen) + bitlen;
+	total = der_header(NULL, 0x30, body) + body;
 	if (total > WID_CERT_MAX) {
 		r = WID_E_LIMIT;
 		goto out;
