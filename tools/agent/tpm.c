@@ -86,6 +86,13 @@ tpm_log_rc(const char *what, TSS2_RC rc)
 	tpm_log("%s: %s (0x%x)", what, Tss2_RC_Decode(rc), (unsigned)rc);
 }
 
+int
+tpm_failed(const char *what, TSS2_RC rc)
+{
+	tpm_log_rc(what, rc);
+	return tpm_rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
+}
+
 /* The connection broke (swtpm went away, socket reset). */
 bool
 tpm_rc_is_transport(TSS2_RC rc)
@@ -172,10 +179,8 @@ clock_inlock(struct tpm_state *st, uint64_t *ret_clock, uint32_t *ret_reset)
 
 	rc = Esys_ReadClock(st->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 	    &t);
-	if (rc != TSS2_RC_SUCCESS) {
-		tpm_log_rc("ReadClock", rc);
-		return tpm_rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
-	}
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_failed("ReadClock", rc);
 	*ret_clock = t->clockInfo.clock;
 	*ret_reset = t->clockInfo.resetCount;
 	Esys_Free(t);
@@ -300,11 +305,8 @@ tpm_nv_write_inlock(struct tpm_state *st, ESYS_TR tr, uint16_t off,
 		memcpy(b.buffer, data, n);
 		rc = Esys_NV_Write(st->esys, ESYS_TR_RH_OWNER, tr,
 		    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &b, off);
-		if (rc != TSS2_RC_SUCCESS) {
-			tpm_log_rc("NV_Write", rc);
-			return tpm_rc_is_transport(rc) ? TPM_RECONNECT :
-			    WID_E_CRYPTO;
-		}
+		if (rc != TSS2_RC_SUCCESS)
+			return tpm_failed("NV_Write", rc);
 		off += (uint16_t)n;
 		data += n;
 		len -= n;
@@ -407,9 +409,7 @@ tpm_nv_read_inlock(struct tpm_state *st, ESYS_TR tr, uint16_t off,
 		rc = Esys_NV_Read(st->esys, tr, tr, ESYS_TR_PASSWORD,
 		    ESYS_TR_NONE, ESYS_TR_NONE, n, off, &b);
 		if (rc != TSS2_RC_SUCCESS) {
-			tpm_log_rc("NV_Read", rc);
-			r = tpm_rc_is_transport(rc) ? TPM_RECONNECT :
-			    WID_E_CRYPTO;
+			r = tpm_failed("NV_Read", rc);
 			goto out;
 		}
 		if (b->size != n)
@@ -866,8 +866,7 @@ keygen_inlock(struct tpm_state *st, struct tpm_key *k, uint32_t ttl)
 	    ESYS_TR_NONE, &sens, &k->pub, &outside, &pcrs, &priv, &pub, NULL,
 	    NULL, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
-		tpm_log_rc("Create", rc);
-		r = tpm_rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
+		r = tpm_failed("Create", rc);
 		goto out;
 	}
 	k->pub = *pub;

@@ -53,9 +53,8 @@ ak_inlock(struct tpm_state *st)
 	    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl,
 	    &outside, &pcrs, &st->ak, NULL, NULL, NULL, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
-		tpm_log_rc("CreatePrimary(attestation key)", rc);
 		st->ak = ESYS_TR_NONE;
-		return tpm_rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
+		return tpm_failed("CreatePrimary(attestation key)", rc);
 	}
 	return WID_OK;
 }
@@ -154,9 +153,7 @@ attest_inlock(struct tpm_state *st, const struct tpm_key *k,
 	r = WID_OK;
 	goto out;
  fail:
-	tpm_log_rc(what, rc);
-	if (tpm_rc_is_transport(rc))
-		r = TPM_RECONNECT;
+	r = tpm_failed(what, rc);
  out:
 	/* Give the AK's object slot back: a bare TPM has three, and the
 	 * same template makes the same key again next time. */

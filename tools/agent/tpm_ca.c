@@ -76,8 +76,7 @@ ca_find_inlock(struct tpm_state *st, TPM2_HANDLE h, struct tpm_key *k,
 	rc = Esys_ReadPublic(st->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE,
 	    ESYS_TR_NONE, &pub, &name, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
-		tpm_log_rc("ReadPublic(CA)", rc);
-		r = tpm_rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
+		r = tpm_failed("ReadPublic(CA)", rc);
 		goto out;
 	}
 	if (!ca_public_ok(&pub->publicArea)) {
@@ -141,9 +140,7 @@ ca_create_inlock(struct tpm_state *st, TPM2_HANDLE h)
 	r = WID_OK;
 	goto out;
  fail:
-	tpm_log_rc(what, rc);
-	if (tpm_rc_is_transport(rc))
-		r = TPM_RECONNECT;
+	r = tpm_failed(what, rc);
  out:
 	if (pers != ESYS_TR_NONE)
 		Esys_TR_Close(st->esys, &pers);
@@ -244,8 +241,7 @@ tpm_ca_sign_inlock(struct tpm_state *st, const struct tpm_key *k,
 	    ESYS_TR_NONE, digest, scheme, &check, ret_sig);
 	st->last_rc = rc;
 	if (rc != TSS2_RC_SUCCESS) {
-		tpm_log_rc("Sign(CA)", rc);
-		r = tpm_rc_is_transport(rc) ? TPM_RECONNECT : WID_E_CRYPTO;
+		r = tpm_failed("Sign(CA)", rc);
 		goto out;
 	}
 	r = WID_OK;

@@ -80,6 +80,9 @@ bool tpm_rc_is_transport(TSS2_RC rc);
 /* Runs fn(st, arg) under st->lock, as every backend call does: when the
  * connection is lost (fn returns TPM_RECONNECT) it is made again and fn
  * runs once more.  Never returns TPM_RECONNECT. */
+/* Logs a failed command `what`; returns TPM_RECONNECT when the connection
+ * broke, else WID_E_CRYPTO. */
+int tpm_failed(const char *what, TSS2_RC rc);
 int tpm_call(struct tpm_state *st, int (*fn)(struct tpm_state *, void *),
              void *arg);
 /* The loaded handle of k (see tpm.c); the cache of one loaded key. */
