@@ -1,7 +1,8 @@
 /* tests/unit/test_tasks.c: the agent's task table: indexes by id and
  * serial, id uniqueness, serials never repeat, deadlines in order on a
  * fake clock, signing checks the deadline itself, the visibility rule,
- * paging, and every key destroyed exactly once. */
+ * paging, the active and pending counts, and every key destroyed exactly
+ * once. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -276,6 +277,71 @@ test_expiry_order(void **state)
 	    sizeof(reason)), WID_E_NOTASK);
 }
 
+static int
+start_pending(struct wid_tasks *t, const char *id, uint32_t ttl,
+              struct wid_task *ret)
+{
+	struct wid_start_req req;
+	char reason[WID_REASON_MAX + 1];
+
+	memset(&req, 0, sizeof(req));
+	snprintf(req.id, sizeof(req.id), "%s", id);
+	req.key_type = WID_KEY_EC_P256;
+	req.ttl = ttl;
+	req.executor_uid = WID_UID_NONE;
+	req.flags = WID_TASKS_START_PENDING;
+	return wid_tasks_start(t, &req, &alice, -1, 0, 1700000000, ret,
+	    reason, sizeof(reason));
+}
+
+static void
+assert_counts(struct wid_tasks *t, uint32_t active, uint32_t pending)
+{
+	uint32_t a = 99, p = 99;
+
+	wid_tasks_counts(t, &a, &p);
+	assert_int_equal(a, active);
+	assert_int_equal(p, pending);
+}
+
+/* STATUS counts follow every way in and out of the pending state. */
+static void
+test_counts(void **state)
+{
+	struct wid_tasks *t = *state;
+	struct wid_task got;
+	char reason[WID_REASON_MAX + 1];
+
+	assert_counts(t, 0, 0);
+	assert_int_equal(start(t, &alice, "run", 100, 0, &got), 0);
+	assert_int_equal(start_pending(t, "p-approve", 100, &got), 0);
+	assert_int_equal(got.state, WID_STATE_PENDING);
+	assert_int_equal(start_pending(t, "p-deny", 100, &got), 0);
+	assert_int_equal(start_pending(t, "p-end", 100, &got), 0);
+	assert_int_equal(start_pending(t, "p-expire", 50, &got), 0);
+	assert_counts(t, 1, 4);
+
+	assert_int_equal(wid_tasks_decide(t, "p-approve", 1, 1001, "bob",
+	    &got, reason, sizeof(reason)), 0);
+	assert_counts(t, 2, 3);
+	/* Approving twice is refused and changes nothing. */
+	assert_int_equal(wid_tasks_decide(t, "p-approve", 1, 1001, "bob",
+	    &got, reason, sizeof(reason)), WID_E_BADARG);
+	assert_counts(t, 2, 3);
+	assert_int_equal(wid_tasks_decide(t, "p-deny", 0, 1001, "bob",
+	    &got, reason, sizeof(reason)), 0);
+	assert_counts(t, 2, 2);
+	assert_int_equal(wid_tasks_end(t, "p-end", 1000, reason,
+	    sizeof(reason)), 0);
+	assert_counts(t, 2, 1);
+	assert_int_equal(wid_tasks_expire(t, 50 * SEC), 1);
+	assert_counts(t, 2, 0);
+	assert_int_equal(wid_tasks_end(t, "p-approve", 1000, reason,
+	    sizeof(reason)), 0);
+	assert_int_equal(wid_tasks_expire(t, 100 * SEC), 1);
+	assert_counts(t, 0, 0);
+}
+
 static void
 test_expiry_random(void **state)
 {
@@ -423,6 +489,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_many_tasks, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_order, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_counts, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_random, setup,
 		    teardown),

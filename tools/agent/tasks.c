@@ -324,6 +324,8 @@ unlink_inlock(struct wid_tasks *t, struct wid_atask *a, int state)
 	a->prev = a->next = a->id_next = a->serial_next = NULL;
 	heap_remove(t, a);
 	t->count--;
+	if (a->pub.state == WID_STATE_PENDING)
+		t->pending--;
 	a->pub.state = (uint8_t)state;
 	arm_inlock(t);
 }
@@ -504,6 +506,8 @@ wid_tasks_start(struct wid_tasks *t, const struct wid_start_req *req,
 	heap_set(t, t->heap_len++, a);
 	heap_up(t, a->heap_idx);
 	t->count++;
+	if (a->pub.state == WID_STATE_PENDING)
+		t->pending++;
 	if (a->pidfd >= 0 && t->epfd >= 0) {
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT };
 
@@ -830,16 +834,10 @@ void
 wid_tasks_counts(struct wid_tasks *t, uint32_t *ret_active,
                  uint32_t *ret_pending)
 {
-	const struct wid_atask *a;
-	uint32_t pending = 0;
-
 	pthread_rwlock_rdlock(&t->lock);
-	for (a = t->head; a != NULL; a = a->next)
-		if (a->pub.state == WID_STATE_PENDING)
-			pending++;
-	*ret_active = (uint32_t)t->count - pending;
+	*ret_active = (uint32_t)(t->count - t->pending);
+	*ret_pending = (uint32_t)t->pending;
 	pthread_rwlock_unlock(&t->lock);
-	*ret_pending = pending;
 }
 
 int
@@ -884,6 +882,7 @@ wid_tasks_decide(struct wid_tasks *t, const char *id, int approve,
 	snprintf(a->pub.approver, sizeof(a->pub.approver), "%s", approver);
 	if (approve) {
 		a->pub.state = WID_STATE_ACTIVE;
+		t->pending--;
 		snapshot(a, ret_task);
 		pthread_rwlock_unlock(&t->lock);
 		snprintf(by, sizeof(by), "by_uid=%u", approver_uid);

@@ -48,6 +48,7 @@ struct wid_tasks {
 	struct wid_atask **by_serial;  /* chained, nbuckets */
 	size_t nbuckets;               /* power of two */
 	size_t count;
+	size_t pending;                /* of count, awaiting approval */
 	struct wid_atask *head, *tail; /* serial (= creation) order */
 	struct wid_atask **heap;       /* min-heap on deadline */
 	size_t heap_len, heap_cap;
