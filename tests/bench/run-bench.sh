@@ -32,7 +32,7 @@ TPM2PK=${TPM2_PKCS11_MODULE:-/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so}
 
 SECS=2
 REPEAT=3
-COLD_N=21
+COLD_N=41
 MAX_TASKS=10000
 PROBE_N=60
 while [ $# -gt 0 ]; do
