@@ -106,8 +106,8 @@ static const struct wid_caller alice = { .uid = 1000, .gid = 1000,
 static const struct wid_caller bob = { .uid = 1001, .gid = 1001, .pid = 43 };
 
 static int
-start(struct wid_tasks *t, const struct wid_caller *who, const char *id,
-      uint32_t ttl, uint64_t now, struct wid_task *ret)
+start_flags(struct wid_tasks *t, const struct wid_caller *who, const char *id,
+            uint32_t ttl, uint64_t now, uint8_t flags, struct wid_task *ret)
 {
 	struct wid_start_req req;
 	char reason[WID_REASON_MAX + 1];
@@ -117,8 +117,16 @@ start(struct wid_tasks *t, const struct wid_caller *who, const char *id,
 	req.key_type = WID_KEY_EC_P256;
 	req.ttl = ttl;
 	req.executor_uid = WID_UID_NONE;
+	req.flags = flags;
 	return wid_tasks_start(t, &req, who, -1, now, 1700000000, ret, reason,
 	    sizeof(reason));
+}
+
+static int
+start(struct wid_tasks *t, const struct wid_caller *who, const char *id,
+      uint32_t ttl, uint64_t now, struct wid_task *ret)
+{
+	return start_flags(t, who, id, ttl, now, 0, ret);
 }
 
 static int
@@ -281,17 +289,7 @@ static int
 start_pending(struct wid_tasks *t, const char *id, uint32_t ttl,
               struct wid_task *ret)
 {
-	struct wid_start_req req;
-	char reason[WID_REASON_MAX + 1];
-
-	memset(&req, 0, sizeof(req));
-	snprintf(req.id, sizeof(req.id), "%s", id);
-	req.key_type = WID_KEY_EC_P256;
-	req.ttl = ttl;
-	req.executor_uid = WID_UID_NONE;
-	req.flags = WID_TASKS_START_PENDING;
-	return wid_tasks_start(t, &req, &alice, -1, 0, 1700000000, ret,
-	    reason, sizeof(reason));
+	return start_flags(t, &alice, id, ttl, 0, WID_TASKS_START_PENDING, ret);
 }
 
 static void
