@@ -71,7 +71,6 @@ state_reset_inlock(void)
 	wid_certs_free_inlock();
 	wid_md_free_inlock();
 	wid_g.initialized = 0;
-	wid_g.pid = 0;
 	wid_g.debug = 0;
 	wid_g.task_filter[0] = '\0';
 	wid_g.sock_path[0] = '\0';
@@ -183,14 +182,13 @@ wid_C_Initialize(CK_VOID_PTR init_args)
 		wid_dbg("agent socket path too long");
 		wid_g.sock_path[0] = '\0';
 	}
-	wid_g.pid = getpid();
 	wid_g.forks = forks;
 	wid_g.initialized = 1;
 	/* Connect only: keys are listed when a search asks for them.  No
 	 * agent is not an error: the token is absent until one answers. */
 	r = wid_agent_present_inlock() ? 0 : WID_E_UNAVAILABLE;
 	wid_dbg("initialized (pid %ld, agent %s, task filter \"%s\")",
-	    (long)wid_g.pid, r == 0 ? "up" : wid_strerror(r), wid_g.task_filter);
+	    (long)getpid(), r == 0 ? "up" : wid_strerror(r), wid_g.task_filter);
 	rv = CKR_OK;
 out:
 	UNLOCK();

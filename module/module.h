@@ -104,7 +104,6 @@ struct wid_state {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;         /* a session stopped being busy */
 	int initialized;
-	pid_t pid;                   /* getpid() at C_Initialize */
 	unsigned forks;              /* forks (module.c) at C_Initialize */
 	int debug;                   /* WID_DEBUG set at C_Initialize */
 	char task_filter[WID_TASK_ID_MAX + 1]; /* WID_TASK, or "" */

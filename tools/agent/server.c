@@ -59,6 +59,14 @@
 #define SPIN_NS 50000ull
 #define SPIN_BACKOFF_MAX 256u
 
+/* The next number of chances to skip after a spin that caught nothing:
+ * 1, 2, 4 ... SPIN_BACKOFF_MAX. */
+static unsigned
+backoff_next(unsigned n)
+{
+	return n == 0 ? 1 : n < SPIN_BACKOFF_MAX ? 2 * n : SPIN_BACKOFF_MAX;
+}
+
 /* Who watches the sockets.  The kernel wakes a worker asleep in
  * epoll_wait for every event, even while another one polls, and on a VM
  * that wake-up costs more than an ECDSA signature.  So only as many
@@ -735,9 +743,7 @@ await_next(struct worker *w, struct wid_conn_state *c)
 			break;
 		sched_yield();   /* the client may share this core */
 	}
-	w->await_backoff = w->await_backoff == 0 ? 1 :
-	    w->await_backoff < SPIN_BACKOFF_MAX ? 2 * w->await_backoff :
-	    SPIN_BACKOFF_MAX;
+	w->await_backoff = backoff_next(w->await_backoff);
 	w->await_skip = w->await_backoff;
 	return 0;
 }
@@ -844,9 +850,7 @@ worker_main(void *arg)
 				spin_until = 0;
 				atomic_store(&s->spinning, 0);
 				if (!spin_hit) {
-					spin_backoff = spin_backoff == 0 ? 1 :
-					    spin_backoff < SPIN_BACKOFF_MAX ?
-					    2 * spin_backoff : SPIN_BACKOFF_MAX;
+					spin_backoff = backoff_next(spin_backoff);
 					spin_skip = spin_backoff;
 				}
 			} else
