@@ -153,6 +153,10 @@ recv_frame(int fd, uint8_t *p, size_t cap, uint32_t *ret_len)
 	if (!spin)
 		spin_skip--;
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	/* The reply is never there yet: an agent sharing this core gets it
+	 * now, instead of after a read that finds nothing. */
+	if (spin)
+		sched_yield();
 	deadline = start;
 	deadline.tv_sec += WID_CALL_TIMEOUT;
 	while (got < want) {
@@ -179,7 +183,6 @@ recv_frame(int fd, uint8_t *p, size_t cap, uint32_t *ret_len)
 		if (errno == EINTR)
 			continue;
 		if (spin && ns_since(&start) < spin_ns) {
-			/* Lets the agent run first if it shares this core. */
 			sched_yield();
 			continue;
 		}

@@ -730,6 +730,9 @@ await_next(struct worker *w, struct wid_conn_state *c)
 	}
 	until = wid_now_boot() + CONN_SPIN_NS;
 	for (;;) {
+		/* Yield first: the client has not sent yet, and if it
+		 * shares this core it can only send once it runs. */
+		sched_yield();
 		switch (read_more(c)) {
 		case FRAME_DONE:
 			w->await_backoff = 0;
@@ -741,7 +744,6 @@ await_next(struct worker *w, struct wid_conn_state *c)
 		}
 		if (wid_now_boot() >= until)
 			break;
-		sched_yield();   /* the client may share this core */
 	}
 	w->await_backoff = backoff_next(w->await_backoff);
 	w->await_skip = w->await_backoff;
