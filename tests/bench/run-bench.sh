@@ -31,7 +31,7 @@ SOFTHSM=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 TPM2PK=${TPM2_PKCS11_MODULE:-/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so}
 
 SECS=2
-REPEAT=3
+REPEAT=5
 COLD_N=41
 MAX_TASKS=10000
 PROBE_N=60
