@@ -153,8 +153,9 @@ recv_frame(int fd, uint8_t *p, size_t cap, uint32_t *ret_len)
 	if (!spin)
 		spin_skip--;
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	/* The reply is never there yet: an agent sharing this core gets it
-	 * now, instead of after a read that finds nothing. */
+	/* Right after the send the reply is not there yet: yielding first
+	 * lets an agent sharing this core answer now, instead of after a
+	 * read that finds nothing. */
 	if (spin)
 		sched_yield();
 	deadline = start;
